@@ -1,0 +1,39 @@
+# Two commands for a newcomer:  `make demo` and `make test`. Each sets up everything it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	touch $(STAMP)
+
+## demo: set up, build a synthetic region, import it and show the result
+demo: $(STAMP)
+	$(BIN)/sapa demo
+
+## test: set up, run the whole suite on SQLite, then the database tests on a real PostgreSQL
+test: $(STAMP)
+	$(BIN)/pytest
+	scripts/with-postgres $(BIN)/pytest -m db -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+## bench: the IRT benchmarks against peers (installs the peers into the venv)
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run.py
+
+## docs: regenerate the generated parts of docs/ from the code
+docs: $(STAMP)
+	$(BIN)/python -m sapa.ingest.docs > docs/data-formats.md
+	$(BIN)/python -m sapa.domain.diagram > docs/data-model.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache sapa-data
