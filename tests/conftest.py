@@ -84,15 +84,19 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def empty_engine(tmp_path: Path) -> Iterator[Engine]:
-    """A database with no tables at all (for migration tests)."""
+    """A database with no tables at all (for migration tests); on PostgreSQL a new database."""
     if POSTGRES_URL:
-        pg = make_engine(POSTGRES_URL)
-        with pg.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+        name = f"sapa_empty_{os.getpid()}"
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        pg = make_engine(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
         yield pg
-        with pg.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         pg.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()
         return
     sqlite = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     yield sqlite
