@@ -1,0 +1,1 @@
+"""Item response theory: item models, calibration, scoring, linking."""
