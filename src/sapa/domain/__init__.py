@@ -3,10 +3,28 @@
 Importing this package registers every entity on :data:`Base.metadata`.
 """
 
-from sapa.domain import geography
+from sapa.domain import (
+    assessment,
+    geography,
+    infrastructure,
+    leadership,
+    organizations,
+    people,
+    welfare,
+    workforce,
+)
 from sapa.domain._base import Base, BINType, IINType
 
-ENTITY_MODULES = (geography,)
+ENTITY_MODULES = (
+    geography,
+    organizations,
+    people,
+    workforce,
+    leadership,
+    infrastructure,
+    welfare,
+    assessment,
+)
 
 __all__ = ["Base", "BINType", "ENTITY_MODULES", "IINType", "entities"]
 

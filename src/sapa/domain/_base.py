@@ -7,12 +7,18 @@ Conventions (the import/export layer and the documentation generator rely on the
   world (an ISO region code, a school code, a teacher's pseudonymous code plus a date…). Imports
   upsert on it, exports sort by it. An entity that other entities reference has a one-column
   natural key called ``code``.
-* A foreign key column is named ``<target>_id``; in files it appears as ``<target>_code`` holding the
-  target's ``code`` (files never carry surrogate ids).
+* A foreign key column is named ``<target>_id``; in files it appears as ``<target>_code`` holding
+  the target's ``code`` (files never carry surrogate ids). Where that name is impossible (a second
+  reference to the same table, e.g. a mentor who is also a teacher) the column's
+  ``info["target_code"]`` names the file column instead. Composite natural keys list attribute
+  names, so a foreign key in one appears as ``<target>_id`` (``<target>_code`` in files).
+* Helpers keep columns uniform: :func:`code_column`, :func:`reference` (indexed foreign key),
+  :func:`in_range` and :func:`in_order` (named check constraints).
 * Every column carries a ``comment`` (its meaning, units, allowed values); it becomes the
   PostgreSQL column comment and the text of ``docs/data-formats.md``.
-* Closed vocabularies are :class:`enum.StrEnum` stored as checked strings (``Enum(native_enum=False)``),
-  so SQLite and PostgreSQL behave alike and a new value is a migration, not a type change.
+* Closed vocabularies are :class:`enum.StrEnum` stored as checked strings
+  (``Enum(native_enum=False)``), so SQLite and PostgreSQL behave alike and a new value is a
+  migration, not a type change.
 * Identifiers with check digits use :class:`IINType` / :class:`BINType`, whose ``problem`` method
   the import layer calls before anything is written.
 """
@@ -22,7 +28,7 @@ from __future__ import annotations
 import enum
 from typing import Any, ClassVar
 
-from sqlalchemy import Enum, MetaData, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -94,3 +100,34 @@ class BINType(_CheckedIdentifier):
 
     def problem(self, value: str) -> str | None:
         return bin_problem(value)
+
+
+def code_column(length: int, comment: str) -> Any:
+    """The one-column natural key ``code`` of an entity other entities reference (unique)."""
+    return mapped_column(String(length), unique=True, comment=comment)
+
+
+def reference(target: str, comment: str, *, target_code: str | None = None) -> Any:
+    """An indexed foreign key to ``<target>.id``; nullability follows the ``Mapped`` annotation.
+
+    ``target_code`` names the file column only when the attribute cannot be called
+    ``<target>_id`` (a second reference to the same table, such as a mentor who is also a
+    teacher); files then carry that column with the target's ``code``.
+    """
+    info = {"target_code": target_code} if target_code else {}
+    return mapped_column(ForeignKey(f"{target}.id"), index=True, comment=comment, info=info)
+
+
+def in_range(column: str, low: float | None = None, high: float | None = None) -> CheckConstraint:
+    """A check that ``column`` lies in ``[low, high]`` (a missing value passes, as in SQL)."""
+    bounds = []
+    if low is not None:
+        bounds.append(f"{column} >= {low}")
+    if high is not None:
+        bounds.append(f"{column} <= {high}")
+    return CheckConstraint(" AND ".join(bounds), name=f"{column}_range")
+
+
+def in_order(earlier: str, later: str) -> CheckConstraint:
+    """A check that date ``later`` is not before ``earlier`` (either may be missing)."""
+    return CheckConstraint(f"{later} >= {earlier}", name=f"{earlier}_le_{later}")
