@@ -5,6 +5,8 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 
+# ruff: noqa: E501  (column comments are rendered on one line)
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
