@@ -75,7 +75,7 @@ def region_counts(engine: Engine) -> dict[str, dict[str, int]]:
                     .group_by(current.c.code)
                     .order_by(current.c.code)
                 )
-                counts[name] = dict(connection.execute(statement))
+                counts[name] = dict(connection.execute(statement).all())
     except SQLAlchemyError as exc:
         raise StoreError(f"Cannot count rows at {engine.url!r}: {exc}") from exc
     return counts

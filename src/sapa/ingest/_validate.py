@@ -194,7 +194,7 @@ def existing_codes(connection: Connection, table_name: str, codes: Iterable[str]
     found: dict[str, int] = {}
     for chunk in chunked(wanted):
         statement = select(table.c.code, table.c.id).where(table.c.code.in_(chunk))
-        found.update(dict(connection.execute(statement)))
+        found.update(connection.execute(statement).all())
     return found
 
 
