@@ -120,7 +120,6 @@ def test_database_refusal_rolls_back_everything(engine: Engine, tmp_path: Path) 
     assert snapshot(engine) == before
 
 
-@pytest.mark.slow
 def test_bulk_import_spans_several_chunks(engine: Engine, geography_dir: Path) -> None:
     n_rows = 2 * CHUNK_SIZE + 17
     lines = ["code,district_code,name,locality,population"]
