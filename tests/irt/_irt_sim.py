@@ -1,0 +1,54 @@
+"""Shared by the scoring, plausible-value and fit tests: reference data and simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sapa.irt.models import ItemBank
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+
+
+def lsat7_patterns() -> tuple[np.ndarray, np.ndarray]:
+    """The 32 LSAT-7 response patterns (mirt's order) and their frequencies (sum 1000)."""
+    table = pd.read_csv(REFERENCE / "score_lsat7_patterns.csv", comment="#")
+    return table.iloc[:, :5].to_numpy(np.int8), table["freq"].to_numpy()
+
+
+def two_pl(slopes: list[float] | np.ndarray, intercepts: list[float] | np.ndarray) -> ItemBank:
+    """A 2PL bank in slope–intercept form named like mirt's LSAT7 columns."""
+    slopes = np.asarray(slopes, dtype=np.float64)
+    return ItemBank(
+        names=tuple(f"Item.{j + 1}" for j in range(slopes.size)),
+        models=("2PL",) * slopes.size,
+        slopes=slopes,
+        intercepts=np.asarray(intercepts, dtype=np.float64)[:, None],
+        guessing=np.zeros(slopes.size),
+        n_categories=np.full(slopes.size, 2),
+    )
+
+
+def mixed_bank() -> ItemBank:
+    """Two 2PL, one 3PL, one 3-category GRM and one 4-category GPCM item."""
+    nan = np.nan
+    return ItemBank(
+        names=("a", "b", "c", "d", "e"),
+        models=("2PL", "2PL", "3PL", "GRM", "GPCM"),
+        slopes=np.array([1.2, 0.8, 1.5, 1.1, 0.9]),
+        intercepts=np.array(
+            [[0.3, nan, nan], [-0.5, nan, nan], [0.2, nan, nan], [1.0, -0.8, nan], [0.5, 0.1, -0.6]]
+        ),
+        guessing=np.array([0.0, 0.0, 0.2, 0.0, 0.0]),
+        n_categories=np.array([2, 2, 2, 3, 4]),
+    )
+
+
+def simulate(bank: ItemBank, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Responses (int8, persons × items) drawn from the bank's category probabilities."""
+    cumulative = np.cumsum(bank.probabilities(theta), axis=2)
+    uniforms = rng.random(cumulative.shape[:2])[:, :, None]
+    codes = (uniforms > cumulative).sum(axis=2)
+    return np.minimum(codes, bank.n_categories - 1).astype(np.int8)
