@@ -1,0 +1,201 @@
+"""The E-step of Bock–Aitkin marginal maximum likelihood, as a pure map/reduce kernel.
+
+:func:`e_step` maps one block of persons to :class:`SufficientStats` (expected counts per item ×
+category × quadrature node, expected counts per group × node, log-likelihood); blocks are reduced
+with ``+``. :func:`accumulate` runs the blocks of an in-memory matrix one after another so that
+peak memory stays at the int8 response matrix plus a fixed work area.
+
+References
+----------
+Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item parameters:
+Application of an EM algorithm. Psychometrika 46, 443–459.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sapa.irt.models import ItemBank, category_log_tables
+
+__all__ = ["Quadrature", "SufficientStats", "accumulate", "e_step", "posterior"]
+
+#: Float64 work cells per block (persons × max(items, nodes) × a few arrays ≈ 8 MiB each).
+_WORK_CELLS = 1 << 20
+
+
+@dataclass(frozen=True)
+class Quadrature:
+    """Fixed rectangular quadrature on ``θ`` with a normal prior mass per group.
+
+    Attributes
+    ----------
+    nodes : ndarray, shape (Q,)
+        Equally spaced ``θ`` points on ``[−range, range]`` (mirt's default: 61 points on ±6).
+    log_weights : ndarray, shape (n_groups, Q)
+        ``log π_gq`` with ``π_gq ∝ φ(θ_q; μ_g, σ²_g)`` normalised to sum to 1 over ``q``.
+    """
+
+    nodes: np.ndarray
+    log_weights: np.ndarray
+
+    @classmethod
+    def normal(
+        cls, n_quad: int, quad_range: float, means: np.ndarray, variances: np.ndarray
+    ) -> Quadrature:
+        """Nodes on ``[−quad_range, quad_range]`` with ``N(μ_g, σ²_g)`` mass for each group."""
+        nodes = np.linspace(-quad_range, quad_range, n_quad)
+        means = np.asarray(means, dtype=np.float64).reshape(-1, 1)
+        variances = np.asarray(variances, dtype=np.float64).reshape(-1, 1)
+        log_density = -0.5 * (nodes - means) ** 2 / variances
+        log_norm = np.logaddexp.reduce(log_density, axis=1, keepdims=True)
+        return cls(nodes=nodes, log_weights=log_density - log_norm)
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups (rows of ``log_weights``)."""
+        return int(self.log_weights.shape[0])
+
+
+@dataclass(frozen=True)
+class SufficientStats:
+    """Expected complete-data statistics of one or more blocks of persons; add blocks with ``+``.
+
+    Attributes
+    ----------
+    r : ndarray, shape (n_items, max_categories, Q)
+        ``r_jkq = Σ_i w_i·1(x_ij = k)·P(θ_q | x_i)``: expected (weighted) number of persons at node
+        ``q`` answering item ``j`` in category ``k``, summed over groups (items are shared).
+    n : ndarray, shape (n_groups, Q)
+        ``n_gq = Σ_{i in g} w_i·P(θ_q | x_i)``.
+    loglik : float
+        ``Σ_i w_i·log Σ_q π_gq·L_i(θ_q)``, the marginal log-likelihood of the block.
+    """
+
+    r: np.ndarray
+    n: np.ndarray
+    loglik: float
+
+    def __add__(self, other: SufficientStats) -> SufficientStats:
+        return SufficientStats(
+            r=self.r + other.r, n=self.n + other.n, loglik=self.loglik + other.loglik
+        )
+
+
+def _indicators(responses: np.ndarray, n_categories: int) -> list[np.ndarray]:
+    return [(responses == k).astype(np.float64) for k in range(n_categories)]
+
+
+def posterior(
+    responses: np.ndarray,
+    bank: ItemBank,
+    quadrature: Quadrature,
+    groups: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior node weights and marginal log-likelihood of each person in one block.
+
+    Returns
+    -------
+    weights : ndarray, shape (n_persons, Q)
+        ``P(θ_q | x_i) = π_gq·L_i(θ_q) / Σ_q' π_gq'·L_i(θ_q')``; every row sums to 1.
+    loglik : ndarray, shape (n_persons,)
+        ``log Σ_q π_gq·L_i(θ_q)``.
+    """
+    tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
+    indicators = _indicators(responses, tables.shape[0])
+    return _posterior(indicators, tables, quadrature, groups)
+
+
+def _posterior(
+    indicators: list[np.ndarray],
+    tables: np.ndarray,
+    quadrature: Quadrature,
+    groups: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    log_joint = indicators[0] @ tables[0]
+    for k in range(1, len(indicators)):
+        log_joint += indicators[k] @ tables[k]
+    log_joint += quadrature.log_weights[0 if groups is None else groups]
+    peak = log_joint.max(axis=1, keepdims=True)
+    np.subtract(log_joint, peak, out=log_joint)
+    weights = np.exp(log_joint, out=log_joint)
+    total = weights.sum(axis=1, keepdims=True)
+    weights /= total
+    return weights, peak[:, 0] + np.log(total[:, 0])
+
+
+def e_step(
+    responses: np.ndarray,
+    weights: np.ndarray | None,
+    bank: ItemBank,
+    quadrature: Quadrature,
+    groups: np.ndarray | None = None,
+) -> SufficientStats:
+    """Expected sufficient statistics of one block of persons (the E-step of Bock & Aitkin, 1981).
+
+    Parameters
+    ----------
+    responses : ndarray of int8, shape (n_persons, n_items)
+        Categories ``0 … K−1``; ``−1`` for missing or not presented.
+    weights : ndarray, shape (n_persons,), optional
+        Frequency or sampling weights ``w_i`` (1 when omitted).
+    bank : ItemBank
+        Current item parameters.
+    quadrature : Quadrature
+        Nodes and per-group prior mass.
+    groups : ndarray of int, shape (n_persons,), optional
+        Group index of each person (0 when omitted).
+
+    Notes
+    -----
+    Two matrix products per category, ``1(X = k) @ log P_k`` for the log-likelihood and
+    ``1(X = k)ᵀ @ (w ∘ posterior)`` for ``r``; no persons × items × nodes array is formed.
+    """
+    tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
+    indicators = _indicators(responses, tables.shape[0])
+    post, person_loglik = _posterior(indicators, tables, quadrature, groups)
+    if weights is not None:
+        post *= weights[:, None]
+        loglik = float(person_loglik @ weights)
+    else:
+        loglik = float(person_loglik.sum())
+    r = np.stack([indicator.T @ post for indicator in indicators], axis=1)
+    if quadrature.n_groups == 1 or groups is None:
+        n = np.zeros((quadrature.n_groups, post.shape[1]))
+        n[0] = post.sum(axis=0)
+    else:
+        membership = np.zeros((quadrature.n_groups, post.shape[0]))
+        membership[groups, np.arange(post.shape[0])] = 1.0
+        n = membership @ post
+    return SufficientStats(r=r, n=n, loglik=loglik)
+
+
+def block_size(n_items: int, n_quad: int) -> int:
+    """Persons per block so that each float64 work array holds about ``_WORK_CELLS`` cells."""
+    return max(256, _WORK_CELLS // max(n_items, n_quad))
+
+
+def accumulate(
+    responses: np.ndarray,
+    weights: np.ndarray | None,
+    bank: ItemBank,
+    quadrature: Quadrature,
+    groups: np.ndarray | None = None,
+) -> SufficientStats:
+    """:func:`e_step` over consecutive blocks of persons, reduced with ``+``."""
+    size = block_size(bank.n_items, quadrature.nodes.size)
+    total: SufficientStats | None = None
+    for start in range(0, responses.shape[0], size):
+        stop = start + size
+        part = e_step(
+            responses[start:stop],
+            None if weights is None else weights[start:stop],
+            bank,
+            quadrature,
+            None if groups is None else groups[start:stop],
+        )
+        total = part if total is None else total + part
+    if total is None:
+        raise ValueError("No persons to accumulate.")
+    return total
