@@ -75,7 +75,7 @@ class _Problems:
     def raise_if_any(self) -> None:
         if not self.listed:
             return
-        problems = list(self.listed)
+        problems = sorted(self.listed, key=lambda p: (p.file, p.row or 0))
         if self.unlisted:
             problems.append(
                 Problem(

@@ -1,0 +1,160 @@
+"""The data commands: ``init``, ``import``, ``export`` and ``status``."""
+
+from __future__ import annotations
+
+import enum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from sapa.cli._output import console, open_engine, reported_errors, require_current_schema
+from sapa.ingest import (
+    ImportReport,
+    entity_schemas,
+    export_all,
+    export_entity,
+    import_files,
+    import_tables,
+    read_table,
+    region_counts,
+    row_counts,
+)
+from sapa.store import upgrade
+
+REGIONS_FILE = "kz_regions.csv"
+"""The 20 first-level regions shipped in ``sapa/data`` (column ``iso_code`` is the region code)."""
+
+
+class FileFormat(enum.StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+def _database_url(context: typer.Context) -> str | None:
+    return context.obj.get("database_url") if context.obj else None
+
+
+def _check_entity(entity: str | None, hint: str) -> None:
+    """A usage error (exit code 2) for a name that is not an entity."""
+    if entity is not None and entity not in entity_schemas():
+        known = ", ".join(entity_schemas())
+        raise typer.BadParameter(f"unknown entity {entity!r}; known: {known}", param_hint=hint)
+
+
+def _print_report(report: ImportReport) -> None:
+    for notice in report.notices:
+        console.print(f"[yellow]Notice:[/] {notice}", highlight=False)
+    title = "Dry run — nothing written" if report.dry_run else "Imported"
+    table = Table(title=title, title_justify="left")
+    for header in ("entity", "inserted", "updated", "unchanged"):
+        table.add_column(header, justify="left" if header == "entity" else "right")
+    for name, counts in report.counts.items():
+        table.add_row(name, str(counts.inserted), str(counts.updated), str(counts.unchanged))
+    console.print(table)
+
+
+def init(context: typer.Context) -> None:
+    """Create or migrate the database to the current schema and load the 20 regions."""
+    with reported_errors():
+        engine = open_engine(_database_url(context))
+        upgrade(engine)
+        with resources.as_file(resources.files("sapa") / "data" / REGIONS_FILE) as path:
+            regions = read_table(path, entity="region")
+        regions.header = ["code" if name == "iso_code" else name for name in regions.header]
+        report = import_tables(engine, [regions])
+        console.print(f"Database ready at {engine.url!r}.", highlight=False)
+        _print_report(report)
+
+
+def import_(
+    context: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="CSV, XLSX or Parquet files, or directories of them.")
+    ],
+    entity: Annotated[
+        str | None,
+        typer.Option(help="Entity every file holds (default: each file's name, e.g. district)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
+    ] = False,
+) -> None:
+    """Validate and import files as one transaction: all rows or, on any problem, none."""
+    if entity is not None and entity not in entity_schemas():
+        raise typer.BadParameter(
+            f"unknown entity {entity!r}; known: {', '.join(entity_schemas())}",
+            param_hint="--entity",
+        )
+    with reported_errors():
+        engine = open_engine(_database_url(context))
+        require_current_schema(engine)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=total)
+                progress.update(tasks[name], completed=done, total=total)
+
+            report = import_files(engine, paths, entity=entity, dry_run=dry_run, progress=advance)
+        _print_report(report)
+
+
+def export(
+    context: typer.Context,
+    entity: Annotated[str | None, typer.Argument(help="Entity to export, e.g. district.")] = None,
+    all_entities: Annotated[bool, typer.Option("--all", help="Export every entity.")] = False,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = FileFormat.CSV,
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("."),
+) -> None:
+    """Export entities in the import format (references as codes, sorted by natural key)."""
+    if (entity is None) == (not all_entities):
+        raise typer.BadParameter("give either an ENTITY or --all, not both and not neither")
+    _check_entity(entity, "ENTITY")
+    with reported_errors():
+        engine = open_engine(_database_url(context))
+        require_current_schema(engine)
+        if entity is None:
+            written = list(export_all(engine, out, fmt.value))
+        else:
+            written = [export_entity(engine, entity, out, fmt.value)]
+    for path in written:
+        console.print(str(path), highlight=False)
+
+
+def status(context: typer.Context) -> None:
+    """Row counts per entity, and per region for entities that belong to a region."""
+    with reported_errors():
+        engine = open_engine(_database_url(context))
+        require_current_schema(engine)
+        counts = row_counts(engine)
+        by_region = region_counts(engine)
+    console.print(f"Database: {engine.url!r}", highlight=False)
+    table = Table(title="Rows per entity", title_justify="left")
+    table.add_column("entity")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    console.print(table)
+    attributed = [name for name, per_region in by_region.items() if per_region]
+    if not attributed:
+        return
+    regions = sorted({code for name in attributed for code in by_region[name]})
+    per_region = Table(title="Rows per region", title_justify="left")
+    per_region.add_column("entity")
+    for code in regions:
+        per_region.add_column(code, justify="right")
+    for name in attributed:
+        per_region.add_row(name, *(str(by_region[name].get(code, 0)) for code in regions))
+    console.print(per_region)
