@@ -8,13 +8,11 @@ File format (sapa.domain._base): UTF-8 CSV, header of column names without ``id`
 from __future__ import annotations
 
 import csv
-import datetime as dt
-from decimal import Decimal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Column, Engine, Enum, Table, func, select
+from sqlalchemy import Engine, Table, func, select
 
 from sapa.domain import entities
 from sapa.domain.diagram import file_column
@@ -22,13 +20,8 @@ from sapa.domain.identifiers import bin_problem, iin_problem, iin_sex
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
 REGIONS = Path(__file__).resolve().parents[2] / "src" / "sapa" / "data" / "kz_regions.csv"
+Reader = Callable[[str], tuple[list[str], list[dict[str, str]]]]
 TABLES = [entity.__table__ for entity in entities()]
-
-
-def _read(name: str) -> tuple[list[str], list[dict[str, str]]]:
-    with open(SAMPLE / f"{name}.csv", encoding="utf-8", newline="") as stream:
-        reader = csv.DictReader(stream)
-        return list(reader.fieldnames or []), list(reader)
 
 
 def _expected_header(table: Table) -> list[str]:
@@ -40,75 +33,41 @@ def test_one_file_per_table_and_nothing_else() -> None:
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.name)
-def test_header_is_the_file_format_and_rows_are_few_but_present(table: Table) -> None:
-    header, rows = _read(table.name)
+def test_header_is_the_file_format_and_rows_are_few_but_present(
+    table: Table, sample_reader: Reader
+) -> None:
+    header, rows = sample_reader(table.name)
     assert header == _expected_header(table)
     assert 2 <= len(rows) <= 40
 
 
-def test_region_file_holds_all_twenty_regions() -> None:
+def test_region_file_holds_all_twenty_regions(sample_reader: Reader) -> None:
     with open(REGIONS, encoding="utf-8", newline="") as stream:
         reference = {row["iso_code"]: row for row in csv.DictReader(stream)}
-    _, rows = _read("region")
+    _, rows = sample_reader("region")
     assert {row["code"] for row in rows} == set(reference)
     assert len(rows) == 20
     for row in rows:
         assert row["name_kk"] == reference[row["code"]]["name_kk"]
 
 
-def test_identifiers_are_valid_and_match_recorded_sex() -> None:
+def test_identifiers_are_valid_and_match_recorded_sex(sample_reader: Reader) -> None:
     for name in ("student", "teacher"):
-        _, rows = _read(name)
+        _, rows = sample_reader(name)
         iins = [row for row in rows if row["iin"]]
         assert iins, f"no IINs in {name}.csv"
         for row in iins:
             assert iin_problem(row["iin"]) is None
             assert iin_sex(row["iin"]) == row["sex"]
             assert row["iin"][:2] == row["birth_year"][2:]
-    _, organizations = _read("organization")
+    _, organizations = sample_reader("organization")
     bins = [row["bin"] for row in organizations if row["bin"]]
     assert bins and all(bin_problem(value) is None for value in bins)
 
 
-def _parse(column: Column, text: str) -> Any:
-    if text == "":
-        return None
-    if isinstance(column.type, Enum):
-        return text
-    if isinstance(column.type, Boolean):
-        return {"true": True, "false": False}[text]
-    python_type = column.type.python_type
-    if python_type is dt.date:
-        return dt.date.fromisoformat(text)
-    if python_type is dt.datetime:
-        return dt.datetime.fromisoformat(text)
-    if python_type in (int, float, Decimal):
-        return python_type(text)
-    return text
-
-
-def test_sample_loads_into_the_schema_with_every_constraint(engine: Engine) -> None:
+def test_sample_loads_into_the_schema_with_every_constraint(sample_engine: Engine) -> None:
     """Rows resolve their references by code and satisfy every check, unique and FK rule."""
-    ids: dict[str, dict[str, int]] = {}
-    with engine.begin() as connection:
-        for table in TABLES:
-            _, rows = _read(table.name)
-            records = []
-            for row in rows:
-                record = {}
-                for column in table.columns:
-                    if column.name == "id":
-                        continue
-                    text = row[file_column(column)]
-                    if column.foreign_keys and text:
-                        (foreign_key,) = column.foreign_keys
-                        record[column.name] = ids[foreign_key.column.table.name][text]
-                    else:
-                        record[column.name] = _parse(column, text)
-                records.append(record)
-            connection.execute(table.insert(), records)
-            if "code" in table.columns:
-                ids[table.name] = dict(connection.execute(select(table.c.code, table.c.id)).all())
+    with sample_engine.connect() as connection:
         counts = {
             table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
             for table in TABLES
