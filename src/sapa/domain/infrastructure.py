@@ -121,8 +121,8 @@ class ConstructionProject(Base):
     __table_args__ = (
         in_range("places", 0),
         in_range("cost_tenge", 0),
-        in_order("planned_start_on", "planned_completion_on"),
-        in_order("actual_start_on", "actual_completion_on"),
+        in_order("planned_start_on", "planned_end_on"),
+        in_order("actual_start_on", "actual_end_on"),
     )
 
     code: Mapped[str] = code_column(30, "Project code, unique.")
@@ -147,10 +147,6 @@ class ConstructionProject(Base):
         BigInteger, comment="Estimated (or final, once commissioned) cost in tenge."
     )
     planned_start_on: Mapped[dt.date | None] = mapped_column(comment="Planned start of works.")
-    planned_completion_on: Mapped[dt.date | None] = mapped_column(
-        comment="Planned commissioning date."
-    )
+    planned_end_on: Mapped[dt.date | None] = mapped_column(comment="Planned commissioning date.")
     actual_start_on: Mapped[dt.date | None] = mapped_column(comment="Actual start of works.")
-    actual_completion_on: Mapped[dt.date | None] = mapped_column(
-        comment="Actual commissioning date."
-    )
+    actual_end_on: Mapped[dt.date | None] = mapped_column(comment="Actual commissioning date.")

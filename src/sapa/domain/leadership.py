@@ -39,7 +39,7 @@ class MembershipStatus(enum.StrEnum):
 class LeadershipCandidate(Base):
     """An application to the programme by a teacher or deputy head in a given intake year."""
 
-    __tablename__ = "leadership_candidate"
+    __tablename__ = "leader_candidate"
     __natural_key__ = ("code",)
     __table_args__ = (
         UniqueConstraint("teacher_id", "intake_year"),
@@ -58,15 +58,15 @@ class LeadershipCandidate(Base):
 class LeadershipSelection(Base):
     """The selection outcome for one candidate: test and interview scores and the decision."""
 
-    __tablename__ = "leadership_selection"
-    __natural_key__ = ("leadership_candidate_id",)
+    __tablename__ = "leader_selection"
+    __natural_key__ = ("leader_candidate_id",)
     __table_args__ = (
-        UniqueConstraint("leadership_candidate_id"),
+        UniqueConstraint("leader_candidate_id"),
         in_range("test_score_percent", 0, 100),
         in_range("interview_score_percent", 0, 100),
     )
 
-    leadership_candidate_id: Mapped[int] = reference("leadership_candidate", "Candidate.")
+    leader_candidate_id: Mapped[int] = reference("leader_candidate", "Candidate.")
     test_score_percent: Mapped[float | None] = mapped_column(
         comment="Selection test score, percent of maximum; empty if absent."
     )
@@ -82,7 +82,7 @@ class LeadershipSelection(Base):
 class LeadershipCohort(Base):
     """A training cohort (group) at one level with its dates."""
 
-    __tablename__ = "leadership_cohort"
+    __tablename__ = "leader_cohort"
     __natural_key__ = ("code",)
     __table_args__ = (in_order("starts_on", "ends_on"),)
 
@@ -98,15 +98,15 @@ class LeadershipCohort(Base):
 class LeadershipCohortMember(Base):
     """A candidate's membership of a training cohort and how it ended."""
 
-    __tablename__ = "leadership_cohort_member"
-    __natural_key__ = ("leadership_cohort_id", "leadership_candidate_id")
+    __tablename__ = "leader_cohort_member"
+    __natural_key__ = ("leader_cohort_id", "leader_candidate_id")
     __table_args__ = (
-        UniqueConstraint("leadership_cohort_id", "leadership_candidate_id"),
+        UniqueConstraint("leader_cohort_id", "leader_candidate_id"),
         in_range("final_score_percent", 0, 100),
     )
 
-    leadership_cohort_id: Mapped[int] = reference("leadership_cohort", "Cohort.")
-    leadership_candidate_id: Mapped[int] = reference("leadership_candidate", "Candidate.")
+    leader_cohort_id: Mapped[int] = reference("leader_cohort", "Cohort.")
+    leader_candidate_id: Mapped[int] = reference("leader_candidate", "Candidate.")
     status: Mapped[MembershipStatus] = mapped_column(
         str_enum(MembershipStatus), comment="enrolled, completed or withdrawn."
     )
@@ -118,14 +118,14 @@ class LeadershipCohortMember(Base):
 class LeadershipReserve(Base):
     """A period a candidate spent in the national personnel reserve for head posts."""
 
-    __tablename__ = "leadership_reserve"
-    __natural_key__ = ("leadership_candidate_id", "included_on")
+    __tablename__ = "leader_reserve"
+    __natural_key__ = ("leader_candidate_id", "included_on")
     __table_args__ = (
-        UniqueConstraint("leadership_candidate_id", "included_on"),
+        UniqueConstraint("leader_candidate_id", "included_on"),
         in_order("included_on", "excluded_on"),
     )
 
-    leadership_candidate_id: Mapped[int] = reference("leadership_candidate", "Reservist.")
+    leader_candidate_id: Mapped[int] = reference("leader_candidate", "Reservist.")
     included_on: Mapped[dt.date] = mapped_column(comment="Date included in the reserve.")
     excluded_on: Mapped[dt.date | None] = mapped_column(
         comment="Date excluded (appointed, expired, withdrawn); empty while in the reserve."
@@ -152,6 +152,6 @@ class HeadAppointment(Base):
     )
     appointed_on: Mapped[dt.date] = mapped_column(comment="Appointment date.")
     ended_on: Mapped[dt.date | None] = mapped_column(comment="End of the appointment, if ended.")
-    leadership_candidate_id: Mapped[int | None] = reference(
-        "leadership_candidate", "Programme application, when appointed from the reserve."
+    leader_candidate_id: Mapped[int | None] = reference(
+        "leader_candidate", "Programme application, when appointed from the reserve."
     )

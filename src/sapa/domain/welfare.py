@@ -5,7 +5,7 @@ families are fed free of charge (average 577 tenge per child per day); grades 5�
 families are fed from the universal-education fund (Фонд всеобуча). Trustee councils follow the
 typical rules of Order MES No. 355 of 27 July 2017 (at least 9 members).
 
-Parent surveys are stored in long form: one :class:`ParentSurveyAnswer` row per respondent and
+Parent surveys are stored in long form: one :class:`SurveyAnswer` row per respondent and
 item, with the Likert answer 1–5. An instrument can add or drop items without a migration, an
 unanswered item is simply an absent row, and answers aggregate with a plain ``GROUP BY``.
 """
@@ -117,15 +117,15 @@ class CateringInspection(Base):
     """An inspection of a school's catering: who inspected, what was found."""
 
     __tablename__ = "catering_inspection"
-    __natural_key__ = ("organization_id", "inspected_on", "inspector_body")
+    __natural_key__ = ("organization_id", "inspected_on", "inspector")
     __table_args__ = (
-        UniqueConstraint("organization_id", "inspected_on", "inspector_body"),
+        UniqueConstraint("organization_id", "inspected_on", "inspector"),
         in_range("violations_count", 0),
     )
 
     organization_id: Mapped[int] = reference("organization", "School inspected.")
     inspected_on: Mapped[dt.date] = mapped_column(comment="Inspection date.")
-    inspector_body: Mapped[InspectorBody] = mapped_column(
+    inspector: Mapped[InspectorBody] = mapped_column(
         str_enum(InspectorBody),
         comment="sanitary_epidemiological, quality_assurance_committee, education_department, "
         "parent_commission or other.",
@@ -180,10 +180,10 @@ class ParentSurvey(Base):
     closes_on: Mapped[dt.date] = mapped_column(comment="Last day answers are accepted.")
 
 
-class ParentSurveyItem(Base):
+class SurveyItem(Base):
     """One Likert item (answers 1–5: strongly disagree … strongly agree) of a parent survey."""
 
-    __tablename__ = "parent_survey_item"
+    __tablename__ = "survey_item"
     __natural_key__ = ("code",)
     __table_args__ = (
         UniqueConstraint("parent_survey_id", "number"),
@@ -197,17 +197,17 @@ class ParentSurveyItem(Base):
     text_ru: Mapped[str] = mapped_column(String(500), comment="Item wording in Russian.")
 
 
-class ParentSurveyAnswer(Base):
+class SurveyAnswer(Base):
     """One respondent's answer to one survey item (long form; Likert 1–5)."""
 
-    __tablename__ = "parent_survey_answer"
-    __natural_key__ = ("parent_survey_item_id", "respondent_code")
+    __tablename__ = "survey_answer"
+    __natural_key__ = ("survey_item_id", "respondent_code")
     __table_args__ = (
-        UniqueConstraint("parent_survey_item_id", "respondent_code"),
+        UniqueConstraint("survey_item_id", "respondent_code"),
         in_range("answer", 1, 5),
     )
 
-    parent_survey_item_id: Mapped[int] = reference("parent_survey_item", "Item answered.")
+    survey_item_id: Mapped[int] = reference("survey_item", "Item answered.")
     respondent_code: Mapped[str] = mapped_column(
         String(40), comment="Pseudonymous respondent (one questionnaire) code."
     )
