@@ -8,6 +8,7 @@ A test compares the committed file with this output, so the documentation cannot
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from types import ModuleType
 
@@ -83,10 +84,16 @@ def file_column(column: Column) -> str:
     return column.info.get("target_code", f"{foreign_key.column.table.name}_code")
 
 
+def _markdown(paragraph: str) -> str:
+    """A reStructuredText docstring paragraph as one line of Markdown (roles and literals)."""
+    text = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", " ".join(paragraph.split()))
+    return text.replace("``", "`")
+
+
 def _summary(obj: object) -> str:
     """The first paragraph of an object's docstring, on one line."""
     doc = inspect.getdoc(obj) or ""
-    return " ".join(doc.split("\n\n", 1)[0].split())
+    return _markdown(doc.split("\n\n", 1)[0])
 
 
 def _is_one_to_one(column: Column) -> bool:
@@ -159,10 +166,11 @@ def render_markdown() -> str:
     sections = [_INTRO]
     for module in ENTITY_MODULES:
         area = module.__name__.rsplit(".", 1)[-1].capitalize()
-        summary = _summary(module).removeprefix(f"{area}: ")
+        paragraphs = [_markdown(p) for p in (inspect.getdoc(module) or "").split("\n\n")]
+        summary = paragraphs[0].removeprefix(f"{area}: ")
+        about = "\n\n".join([summary[:1].upper() + summary[1:], *paragraphs[1:]])
         sections.append(
-            f"## {area}\n\n{summary[:1].upper()}{summary[1:]}\n\n"
-            f"{er_diagram(module)}\n\n{_entity_table(module)}\n"
+            f"## {area}\n\n{about}\n\n{er_diagram(module)}\n\n{_entity_table(module)}\n"
         )
     return "\n".join(sections)
 
