@@ -125,7 +125,7 @@ def er_diagram(module: ModuleType) -> str:
     lines = ["```mermaid", "erDiagram"]
     relations = []
     for entity in _module_entities(module):
-        table = entity.__table__
+        table = Base.metadata.tables[entity.__tablename__]
         lines.append(f"    {entity.__name__} {{")
         for column in _key_columns_first(table):
             markers = []
@@ -154,7 +154,7 @@ def er_diagram(module: ModuleType) -> str:
 def _entity_table(module: ModuleType) -> str:
     rows = ["| Entity | Table | Natural key (file columns) | Description |", "|---|---|---|---|"]
     for entity in _module_entities(module):
-        table = entity.__table__
+        table = Base.metadata.tables[entity.__tablename__]
         key = ", ".join(f"`{file_column(table.columns[name])}`" for name in entity.__natural_key__)
         description = _summary(entity).replace("|", "\\|")
         rows.append(f"| {entity.__name__} | `{table.name}` | {key} | {description} |")
