@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import numpy as np
 import pandas as pd
@@ -353,10 +353,11 @@ def dif(
         data = read_responses(
             responses, id_column=id_column, group_column=group_column, items=_split_names(items)
         )
+        groups = cast(pd.Series, data.groups)  # present: --group-column is required
         procedure = mantel_haenszel if method is DIFMethod.MH else logistic_dif
         result = procedure(
             data.responses,
-            data.groups,
+            groups.to_numpy(),
             focal=focal,
             reference=reference,
             purify=purify,

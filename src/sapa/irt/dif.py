@@ -296,6 +296,13 @@ def _mantel_haenszel_item(
     }
 
 
+def _blank_where(missing: NDArray[np.bool_], labels: NDArray[np.str_]) -> NDArray[np.object_]:
+    """``labels`` as an object array with ``None`` where ``missing`` (an item not tested)."""
+    out = labels.astype(object)
+    out[missing] = None
+    return out
+
+
 def _ets_class(
     delta: NDArray[np.float64], se_delta: NDArray[np.float64], p: NDArray[np.float64]
 ) -> NDArray[np.object_]:
@@ -307,7 +314,7 @@ def _ets_class(
     classes = np.where(
         (size < 1.0) | ~(p < 0.05), "A", np.where((size >= 1.5) & above_one, "C", "B")
     )
-    return np.where(np.isnan(delta), None, classes)
+    return _blank_where(np.isnan(delta), classes)
 
 
 _COMMON_CONSTRAINTS: dict[str, Any] = {
@@ -418,8 +425,8 @@ def mantel_haenszel(
                 "chi2": chi2,
                 "p_value": p_value,
                 "ets_class": _ets_class(delta.to_numpy(), se_delta.to_numpy(), p_value),
-                "favours": np.where(
-                    np.isnan(delta), None, np.where(delta < 0, "reference", "focal")
+                "favours": _blank_where(
+                    np.isnan(delta.to_numpy()), np.where(delta < 0, "reference", "focal")
                 ),
                 "dif": np.nan_to_num(p_value, nan=1.0) < alpha,
             },
@@ -498,7 +505,7 @@ def _effect_class(
 ) -> NDArray[np.object_]:
     low, high = cuts
     classes = np.where(delta_r2 < low, "A", np.where(delta_r2 < high, "B", "C"))
-    return np.where(np.isnan(delta_r2), None, np.where(significant, classes, "A"))
+    return _blank_where(np.isnan(delta_r2), np.where(significant, classes, "A"))
 
 
 def _logistic_item(
