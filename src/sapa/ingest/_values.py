@@ -3,7 +3,8 @@
 Cells arrive as text (CSV), or already typed (XLSX cells, Parquet columns). Every parser accepts
 both, so one validator serves all formats. The text forms written on export are the canonical
 ones the parsers read: ISO 8601 dates (``2024-09-01``), ``true``/``false``, a dot as the decimal
-separator and the shortest decimal text that round-trips a float.
+separator and the shortest decimal text that round-trips a float (``84`` rather than
+``84.0``).
 """
 
 from __future__ import annotations
@@ -184,5 +185,5 @@ def format_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
-        return repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     return str(value)
