@@ -21,6 +21,7 @@ from typing import cast
 from sqlalchemy import CheckConstraint, Column, Enum, Table, UniqueConstraint
 
 from sapa.domain import Base, BINType, IINType, entities
+from sapa.ingest._values import format_text
 
 __all__ = ["EntitySchema", "FieldSpec", "Range", "entity_schema", "entity_schemas"]
 
@@ -109,6 +110,8 @@ class FieldSpec:
         Numeric bounds from simple CHECK constraints.
     target : str or None
         Referenced table of a ``code`` field.
+    default : str or None
+        Text of the value an empty cell takes on insert, when the default is a constant.
     identifier_problem : callable or None
         The IIN/BIN type's ``problem`` method.
     """
@@ -125,6 +128,7 @@ class FieldSpec:
     max_length: int | None = None
     range: Range | None = None
     target: str | None = None
+    default: str | None = None
     identifier_problem: Callable[[str], str | None] | None = field(default=None, compare=False)
 
 
@@ -238,6 +242,7 @@ def _file_name(column: Column[object]) -> str:
 
 def _field(column: Column[object], ranges: dict[str, Range]) -> FieldSpec:
     has_default = column.default is not None or column.server_default is not None
+    constant = getattr(column.default, "arg", None) if column.default is not None else None
     common = {
         "name": _file_name(column),
         "column": column.name,
@@ -245,6 +250,7 @@ def _field(column: Column[object], ranges: dict[str, Range]) -> FieldSpec:
         "nullable": bool(column.nullable),
         "has_default": has_default,
         "description": column.comment or "",
+        "default": None if constant is None or callable(constant) else format_text(constant),
     }
     if column.foreign_keys:
         (foreign_key,) = column.foreign_keys

@@ -15,9 +15,10 @@ import enum
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sapa.ingest._schema import FieldSpec
+if TYPE_CHECKING:
+    from sapa.ingest._schema import FieldSpec
 
 __all__ = ["format_text", "is_empty", "parse_value"]
 

@@ -97,6 +97,8 @@ def _format_column(spec: FieldSpec) -> str:
 def _required(spec: FieldSpec, schema: EntitySchema) -> str:
     if spec.name in schema.natural_key:
         return "yes (key)"
+    if spec.default is not None:
+        return f"no (default `{spec.default}`)"
     return "yes" if spec.required else "no"
 
 
