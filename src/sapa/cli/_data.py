@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from sapa.cli._output import console, open_engine, reported_errors, require_current_schema
+from sapa.cli._output import console, database, reported_errors, require_current_schema
 from sapa.ingest import (
     ImportReport,
     entity_schemas,
@@ -60,8 +60,7 @@ def _print_report(report: ImportReport) -> None:
 
 def init(context: typer.Context) -> None:
     """Create or migrate the database to the current schema and load the 20 regions."""
-    with reported_errors():
-        engine = open_engine(_database_url(context))
+    with reported_errors(), database(_database_url(context)) as engine:
         upgrade(engine)
         with resources.as_file(resources.files("sapa") / "data" / REGIONS_FILE) as path:
             regions = read_table(path, entity="region")
@@ -90,8 +89,7 @@ def import_(
             f"unknown entity {entity!r}; known: {', '.join(entity_schemas())}",
             param_hint="--entity",
         )
-    with reported_errors():
-        engine = open_engine(_database_url(context))
+    with reported_errors(), database(_database_url(context)) as engine:
         require_current_schema(engine)
         with Progress(
             TextColumn("{task.description}"),
@@ -122,8 +120,7 @@ def export(
     if (entity is None) == (not all_entities):
         raise typer.BadParameter("give either an ENTITY or --all, not both and not neither")
     _check_entity(entity, "ENTITY")
-    with reported_errors():
-        engine = open_engine(_database_url(context))
+    with reported_errors(), database(_database_url(context)) as engine:
         require_current_schema(engine)
         if entity is None:
             written = list(export_all(engine, out, fmt.value))
@@ -135,8 +132,7 @@ def export(
 
 def status(context: typer.Context) -> None:
     """Row counts per entity, and per region for entities that belong to a region."""
-    with reported_errors():
-        engine = open_engine(_database_url(context))
+    with reported_errors(), database(_database_url(context)) as engine:
         require_current_schema(engine)
         counts = row_counts(engine)
         by_region = region_counts(engine)

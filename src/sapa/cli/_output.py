@@ -62,12 +62,20 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(ExitCode.STORE) from exc
 
 
-def open_engine(url: str | None) -> Engine:
-    """An engine for ``url`` or the configured database; a malformed URL is a store error."""
+@contextmanager
+def database(url: str | None) -> Iterator[Engine]:
+    """An engine for ``url`` or the configured database, disposed of when the command ends.
+
+    A malformed URL is a store error.
+    """
     try:
-        return make_engine(url)
+        engine = make_engine(url)
     except ArgumentError as exc:
         raise StoreError(f"Invalid database URL: {exc}") from exc
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def require_current_schema(engine: Engine) -> None:
