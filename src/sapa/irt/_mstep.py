@@ -173,6 +173,15 @@ class _BlockProblem:
     is_guess: np.ndarray
 
 
+def reciprocal_probability(log_p: np.ndarray) -> np.ndarray:
+    """``1 / P`` from ``log P``, 0 where ``P = 0`` and at most ``e^{700}`` where ``P`` underflows.
+
+    ``∂P/∂β`` underflows to 0 wherever ``P`` does, so the bound keeps ``(∂P/∂β) / P`` at 0 there
+    instead of ``0 · ∞``; it does not touch any parameter.
+    """
+    return np.where(np.isfinite(log_p), np.exp(np.minimum(-log_p, 700.0)), 0.0)
+
+
 def block_objective(
     problem: _BlockProblem, params: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,10 +190,10 @@ def block_objective(
         problem.block.model, problem.block.n_categories, params, problem.theta
     )
     counts = problem.counts
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+    inverse_p = reciprocal_probability(log_p)
+    with np.errstate(invalid="ignore"):
         value = np.where(counts > 0, counts * log_p, 0.0).sum(axis=(0, 2))
-        ratio = np.where(counts > 0, counts * np.exp(-log_p), 0.0)
-        inverse_p = np.where(np.isfinite(log_p), np.exp(-log_p), 0.0)
+    ratio = counts * inverse_p
     grad = np.einsum("qjk,qjkp->jp", ratio, dp)
     totals = counts.sum(axis=2)
     info = np.einsum("qj,qjkp,qjkl->jpl", totals, dp * inverse_p[..., None], dp)

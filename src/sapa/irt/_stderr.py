@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sapa.irt._estep import accumulate, block_size, posterior
-from sapa.irt._mstep import block_probabilities, item_blocks, observed_score, prior_terms
+from sapa.irt._mstep import (
+    block_probabilities,
+    item_blocks,
+    observed_score,
+    prior_terms,
+    reciprocal_probability,
+)
 from sapa.irt._paramtable import ParameterSpec
 
 __all__ = ["CalibrationData", "crossprod_covariance", "oakes_covariance", "to_table_scale"]
@@ -89,8 +95,7 @@ def crossprod_covariance(
         log_p, dp = block_probabilities(
             block.model, block.n_categories, internal[rows, cols], theta
         )
-        with np.errstate(over="ignore", invalid="ignore"):
-            d_log_p = np.where(np.isfinite(log_p)[..., None], dp * np.exp(-log_p)[..., None], 0.0)
+        d_log_p = dp * reciprocal_probability(log_p)[..., None]
         item_tables.append((block, d_log_p))
     means, variances = spec.group_values[:, [0]], spec.group_values[:, [1]]
     log_mass = quadrature.log_weights
