@@ -14,7 +14,7 @@ import decimal
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import cast
 
@@ -225,12 +225,12 @@ def _parse_clause(clause: str) -> tuple[str, Range] | None:
 
 def _column_comparisons(table: Table) -> list[tuple[str, str, str]]:
     """CHECK constraints comparing two columns of ``table`` (``later >= earlier``)."""
-    found = []
+    found: list[tuple[str, str, str]] = []
     for constraint in table.constraints:
         if isinstance(constraint, CheckConstraint):
             match = _COLUMN_COMPARISON.match(str(constraint.sqltext).strip())
             if match and match.group(1) in table.c and match.group(3) in table.c:
-                found.append(match.groups())
+                found.append((match[1], match[2], match[3]))
     return found
 
 
@@ -243,30 +243,29 @@ def _file_name(column: Column[object]) -> str:
 def _field(column: Column[object], ranges: dict[str, Range]) -> FieldSpec:
     has_default = column.default is not None or column.server_default is not None
     constant = getattr(column.default, "arg", None) if column.default is not None else None
-    common = {
-        "name": _file_name(column),
-        "column": column.name,
-        "required": not column.nullable and not has_default,
-        "nullable": bool(column.nullable),
-        "has_default": has_default,
-        "description": column.comment or "",
-        "default": None if constant is None or callable(constant) else format_text(constant),
-    }
+    base = FieldSpec(
+        name=_file_name(column),
+        column=column.name,
+        kind="code",
+        required=not column.nullable and not has_default,
+        nullable=bool(column.nullable),
+        has_default=has_default,
+        description=column.comment or "",
+        default=None if constant is None or callable(constant) else format_text(constant),
+    )
     if column.foreign_keys:
         (foreign_key,) = column.foreign_keys
-        return FieldSpec(kind="code", target=foreign_key.column.table.name, **common)
+        return replace(base, target=foreign_key.column.table.name)
     kind, enum_class = _value_kind(column)
-    length = getattr(column.type, "length", None) if kind in ("str", "IIN", "BIN") else None
-    return FieldSpec(
+    identifier = kind in ("IIN", "BIN")
+    return replace(
+        base,
         kind=kind,
         allowed=tuple(m.value for m in enum_class) if enum_class else (),
         enum_class=enum_class,
-        max_length=length,
+        max_length=getattr(column.type, "length", None) if kind == "str" or identifier else None,
         range=ranges.get(column.name),
-        identifier_problem=getattr(column.type, "problem", None)
-        if kind in ("IIN", "BIN")
-        else None,
-        **common,
+        identifier_problem=getattr(column.type, "problem", None) if identifier else None,
     )
 
 

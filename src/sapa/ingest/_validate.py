@@ -211,7 +211,9 @@ def _check_references(
     known: dict[str, set[str]] = {}
     for target, codes in needed.items():
         in_batch = (
-            {r.get("code") for r in prepared[target].records} if target in prepared else set()
+            {r["code"] for r in prepared[target].records if r.get("code") is not None}
+            if target in prepared
+            else set()
         )
         known[target] = in_batch | set(existing_codes(connection, target, codes - in_batch))
     for table in prepared.values():
