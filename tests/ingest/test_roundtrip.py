@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
-from ingest_support import GEOGRAPHY, snapshot
+from ingest_support import GEOGRAPHY, UNCACHED_IDENTIFIER_TYPES, snapshot
 from sqlalchemy import Engine, delete
 
 from sapa.domain import Base, entities
@@ -23,11 +23,7 @@ from sapa.ingest import (
 )
 from sapa.ingest._values import is_empty, parse_value
 
-# IINType/BINType subclasses do not yet declare ``cache_ok`` (sapa.domain._base), so SQLAlchemy
-# warns when a statement selects such a column; remove this filter once they do.
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:TypeDecorator (IIN|BIN)Type\(length=12\) will not produce a cache key"
-)
+pytestmark = UNCACHED_IDENTIFIER_TYPES
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
 
