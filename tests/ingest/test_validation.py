@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest_support import GEOGRAPHY, snapshot, write_files
+from ingest_support import GEOGRAPHY, UNCACHED_IDENTIFIER_TYPES, snapshot, write_files
 from sqlalchemy import Engine
 
 from sapa.domain.identifiers import bin_problem, iin_problem
 from sapa.errors import DataValidationError, Problem
 from sapa.ingest import MAX_PROBLEMS, import_files
+
+pytestmark = UNCACHED_IDENTIFIER_TYPES
 
 HEADER = "code,district_code,name,locality,population\n"
 
@@ -153,3 +155,30 @@ def test_unknown_entity_names_the_known_ones(engine: Engine, tmp_path: Path) -> 
     directory = write_files(tmp_path / "odd", {"regions": GEOGRAPHY["region"]})
     (problem,) = _refused(engine, directory)
     assert "unknown entity 'regions'" in problem.reason and "district" in problem.reason
+
+
+def test_unique_identifier_already_owned_in_the_database(engine: Engine, tmp_path: Path) -> None:
+    header = "code,iin,sex,birth_year,organization_code,grade,instruction_language\n"
+    first = write_files(
+        tmp_path / "first",
+        {
+            **GEOGRAPHY,
+            "organization": ORGANIZATION,
+            "student": header + "P-1,050315500014,F,2005,ORG-1,9,kk\n",
+        },
+    )
+    import_files(engine, [first])
+    clash = write_files(
+        tmp_path / "clash", {"student": header + "P-2,050315500014,F,2005,ORG-1,9,kk\n"}
+    )
+    (problem,) = _refused(engine, clash)
+    assert (problem.row, problem.column) == (2, "iin")
+    assert problem.reason == (
+        "iin=050315500014 already belongs to the student with code=P-1 in the database"
+    )
+    swap = write_files(
+        tmp_path / "swap",
+        {"student": header + "P-1,,F,2005,ORG-1,9,kk\n" + "P-2,050315500014,F,2005,ORG-1,9,kk\n"},
+    )
+    report = import_files(engine, [swap])
+    assert report.counts["student"].inserted == 1 and report.counts["student"].updated == 1

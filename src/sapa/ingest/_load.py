@@ -6,10 +6,11 @@ validator or raised by the database, rolls everything back: the database is exac
 
 Rows are matched to existing ones by the entity's natural key. New rows are inserted, rows whose
 values differ are updated, identical rows are left alone, so importing the same file twice
-changes nothing. A column the file does not carry is left as it is on update (and takes its
-default, or ``NULL``, on insert). Statements are bulk ``executemany`` calls of at most
-:data:`~sapa.ingest._validate.CHUNK_SIZE` rows; existing rows and referenced ids are fetched with
-one query per chunk of keys, never one per row.
+changes nothing. Updates run before inserts, so a unique value (an IIN) may move from an
+existing row to a new one in one import. A column the file does not carry is left as it is on
+update (and takes its default, or ``NULL``, on insert). Statements are bulk ``executemany``
+calls of at most :data:`~sapa.ingest._validate.CHUNK_SIZE` rows; existing rows and referenced
+ids are fetched with one query per chunk of keys, never one per row.
 """
 
 from __future__ import annotations
@@ -168,8 +169,8 @@ def _upsert(
     if progress is not None:
         progress(schema.name, 0, total)
     try:
-        _execute_grouped(connection, insert_statement, inserts, report)
         _execute_grouped(connection, update_statement, updates, report)
+        _execute_grouped(connection, insert_statement, inserts, report)
     except IntegrityError as exc:
         raise DataValidationError(
             Problem(

@@ -15,12 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, tuple_
 
 from sapa.errors import DataValidationError, Problem
 from sapa.ingest._readers import RawTable
 from sapa.ingest._schema import EntitySchema, entity_schemas
-from sapa.ingest._values import is_empty, parse_value
+from sapa.ingest._values import format_text, is_empty, parse_value
 
 __all__ = ["CHUNK_SIZE", "MAX_PROBLEMS", "PreparedTable", "chunked", "validate_tables"]
 
@@ -164,6 +164,11 @@ def _check_comparisons(
             )
 
 
+def _describe(names: Sequence[str], values: Sequence[Any]) -> str:
+    """``name=value`` pairs as the user wrote them (``code=S-010, tested_on=2024-02-17``)."""
+    return ", ".join(f"{n}={format_text(v)}" for n, v in zip(names, values, strict=True))
+
+
 def _check_unique(prepared: PreparedTable, problems: _Problems) -> None:
     schema = prepared.schema
     for names in schema.unique_sets:
@@ -179,7 +184,7 @@ def _check_unique(prepared: PreparedTable, problems: _Problems) -> None:
                 where = f"row {first_seen[key][1]}"
                 if first_seen[key][0] != source:
                     where += f" of {first_seen[key][0]}"
-                shown = ", ".join(f"{n}={record[n]!s}" for n in names)
+                shown = _describe(names, key)
                 problems.add(
                     source, row, names[0], f"duplicate {label} ({shown}); first at {where}"
                 )
@@ -231,6 +236,50 @@ def _check_references(
                     )
 
 
+def _check_unique_in_database(
+    prepared: PreparedTable, connection: Connection, problems: _Problems
+) -> None:
+    """Unique columns (an IIN, a BIN) must not already belong to another row in the database.
+
+    Checked for unique sets and natural keys made of plain columns; sets involving references
+    are left to the database, which refuses the whole import if they clash.
+    """
+    schema = prepared.schema
+    table = schema.table
+    plain = [f.name for f in schema.fields if f.target is None]
+    if not set(schema.natural_key) <= set(plain):
+        return
+    batch_keys = {tuple(r.get(n) for n in schema.natural_key) for r in prepared.records}
+    for names in schema.unique_sets:
+        if names == schema.natural_key or not set(names) <= set(prepared.columns) & set(plain):
+            continue
+        located = [
+            (tuple(record.get(n) for n in names), record, origin)
+            for record, origin in zip(prepared.records, prepared.origins, strict=True)
+        ]
+        located = [item for item in located if None not in item[0]]
+        columns = [table.c[schema.field(n).column] for n in names]
+        key_columns = [table.c[schema.field(n).column] for n in schema.natural_key]
+        target: Any = columns[0] if len(columns) == 1 else tuple_(*columns)
+        owners: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for chunk in chunked(sorted({values for values, _, _ in located}, key=repr)):
+            bind = [values[0] for values in chunk] if len(columns) == 1 else list(chunk)
+            statement = select(*columns, *key_columns).where(target.in_(bind))
+            for row in connection.execute(statement):
+                owners[tuple(row[: len(columns)])] = tuple(row[len(columns) :])
+        for values, record, (source, row_number) in located:
+            owner = owners.get(values)
+            key = tuple(record.get(n) for n in schema.natural_key)
+            if owner is not None and owner != key and owner not in batch_keys:
+                problems.add(
+                    source,
+                    row_number,
+                    names[0],
+                    f"{_describe(names, values)} already belongs to the {schema.name} with "
+                    f"{_describe(schema.natural_key, owner)} in the database",
+                )
+
+
 def validate_tables(raw_tables: Sequence[RawTable], connection: Connection) -> list[PreparedTable]:
     """Validate a batch and return its rows typed and grouped by entity, in dependency order.
 
@@ -252,5 +301,7 @@ def validate_tables(raw_tables: Sequence[RawTable], connection: Connection) -> l
     for table in prepared.values():
         _check_unique(table, problems)
     _check_references(prepared, connection, problems)
+    for table in prepared.values():
+        _check_unique_in_database(table, connection, problems)
     problems.raise_if_any()
     return [prepared[name] for name in schemas if name in prepared]
