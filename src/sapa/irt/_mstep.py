@@ -235,16 +235,18 @@ def _make_problem(
 def maximize_block(problem: _BlockProblem, start: np.ndarray) -> np.ndarray:
     """Fisher scoring with per-item step halving until every step is below ``1e−9``.
 
-    Fixed cells keep their values; steps that cross a bound from the table stop at the bound.
+    Fixed cells keep their values. Bounds from the table are honoured by projection with an
+    active set: a cell at its bound whose gradient points outwards is held there for the step.
     """
     params = start.copy()
-    free = problem.free
-    if not free.any():
+    if not problem.free.any():
         return params
     value, grad, info = block_objective(problem, params)
     eye = np.eye(params.shape[1])
-    free_pair = free[:, :, None] & free[:, None, :]
     for _ in range(_MAX_SCORING_STEPS):
+        held = ((params <= problem.lower) & (grad < 0)) | ((params >= problem.upper) & (grad > 0))
+        free = problem.free & ~held
+        free_pair = free[:, :, None] & free[:, None, :]
         system = np.where(free_pair, info, eye)
         system = system + 1e-10 * (1 + np.abs(system)) * eye
         step = np.linalg.solve(system, np.where(free, grad, 0.0)[..., None])[..., 0]

@@ -158,8 +158,19 @@ class ParameterSpec:
         """:func:`parameter_names` of item ``item``."""
         return parameter_names(self.models[item], int(self.n_categories[item]))
 
+    def within_bounds(self) -> ParameterSpec:
+        """A copy with free item values projected onto ``[lower, upper]``."""
+        projected = np.where(self.free, np.clip(self.values, self.lower, self.upper), self.values)
+        return replace(self, values=projected)
+
     def is_valid(self) -> bool:
-        """Whether the values define proper response functions and latent distributions."""
+        """Whether the values define proper response functions and latent distributions and lie
+        within the table's bounds."""
+        free_values = self.values[self.free]
+        if np.any(free_values < self.lower[self.free]) or np.any(
+            free_values > self.upper[self.free]
+        ):
+            return False
         if not (
             np.all(np.isfinite(self.values[self.free])) and np.all(self.group_values[:, 1] > 0)
         ):

@@ -469,14 +469,15 @@ def _ramsay(
     updated: ParameterSpec, current: np.ndarray, proposal: np.ndarray, curvature: np.ndarray
 ) -> tuple[ParameterSpec, np.ndarray]:
     """Ramsay's (1975) extrapolation ``x ← (1 − α)·M(x) + α·x`` with ``α = 1 − ‖Δ‖/‖Δ − Δ_prev‖``
-    bounded below by −5; kept only if the extrapolated parameters are valid."""
+    bounded below by −5, projected onto the table's bounds; kept only if the result is valid."""
     denominator = float(curvature @ curvature)
     if denominator <= 0:
         return updated, proposal
     step = proposal - current
     alpha = max(1.0 - np.sqrt(float(step @ step) / denominator), -5.0)
     extrapolated = (1 - alpha) * proposal + alpha * current
-    candidate = updated.with_free_vector(extrapolated)
+    candidate = updated.with_free_vector(extrapolated).within_bounds()
+    extrapolated = candidate.free_vector()
     if candidate.is_valid():
         return candidate, extrapolated
     return updated, proposal
