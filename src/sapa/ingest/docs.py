@@ -40,6 +40,12 @@ name is the entity's name (`district.csv`), or any name with `sapa import --enti
   inserted, changed rows updated, identical rows left alone, so re-importing a file changes
   nothing. Columns a file leaves out are not touched on update. Any problem writes nothing, and
   the report lists every problem found (the first 1000) with file, row, column and reason.
+* **Checked before writing:** required columns and values, unknown columns, value types,
+  vocabularies, IIN/BIN check digits, text lengths, numeric ranges and column comparisons
+  declared as CHECK constraints, duplicate natural keys and unique values within the import,
+  unique values (IIN, BIN) already owned by another row, and references. Other CHECK
+  constraints are enforced by the database: the import is refused and the report names the
+  file and the constraint.
 * **Export** writes the same format (references as codes, rows sorted by natural key), so a file
   exported and imported again comes back identical.
 
