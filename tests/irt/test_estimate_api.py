@@ -146,3 +146,10 @@ def test_categorical_groups_choose_the_reference(lsat7) -> None:
     model = IRTModel(se_method=None).fit(persons, groups=labels)
     assert model.groups_ == ("b", "a")
     assert model.latent_mean_[0] == 0.0 and model.latent_var_[0] == 1.0
+
+
+def test_collapsed_group_variance_is_refused(lsat7) -> None:
+    # Alternate patterns give group 'b' only item-5 failures: no variance is identified.
+    patterns, freq = lsat7
+    with pytest.raises(DataValidationError, match=r"\['b'\] collapsed"):
+        IRTModel(se_method=None).fit(patterns, weights=freq, groups=np.tile(["b", "a"], 16))

@@ -424,6 +424,7 @@ class IRTModel:
             stats = accumulate(data.responses, data.weights, spec.bank(), quadrature, data.groups)
             trace.append(stats.loglik + _log_prior(spec))
             updated = m_step(spec, stats, quadrature.nodes)
+            _check_group_moments(updated)
             proposal = updated.free_vector()
             em_step = proposal - current
             change = float(np.max(np.abs(em_step), initial=0.0))
@@ -551,6 +552,20 @@ def _check_categories(spec: ParameterSpec, data: CalibrationData) -> None:
             )
     if problems:
         raise DataValidationError(problems)
+
+
+def _check_group_moments(spec: ParameterSpec) -> None:
+    """Refuse a group whose estimated latent variance collapsed (its responses cannot identify
+    a normal distribution, e.g. every member answered every item alike)."""
+    spacing_floor = 1e-8
+    collapsed = ~(spec.group_values[:, 1] > spacing_floor) | ~np.isfinite(spec.group_values[:, 0])
+    if collapsed.any():
+        names = [spec.groups[g] for g in np.flatnonzero(collapsed)]
+        raise DataValidationError(
+            f"The latent distribution of group(s) {names} collapsed (variance → 0): their "
+            "responses do not identify a mean and variance. Fix the group's variance in the "
+            "parameter table or merge the group."
+        )
 
 
 def _log_prior(spec: ParameterSpec) -> float:
