@@ -13,12 +13,6 @@ from sapa.cli import ExitCode, app
 from sapa.config import get_settings
 from sapa.domain.geography import Region
 
-# IINType/BINType subclasses do not yet declare ``cache_ok`` (sapa.domain._base), so SQLAlchemy
-# warns when a statement selects such a column; remove this filter once they do.
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:TypeDecorator (IIN|BIN)Type\(length=12\) will not produce a cache key"
-)
-
 REGION_CSV = """\
 code,kind,name_en,name_kk,name_ru,centre_en,centre_kk,centre_ru
 KZ-71,city,Astana,Астана,Астана,Astana,Астана,Астана

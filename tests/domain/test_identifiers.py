@@ -1,9 +1,8 @@
 """IIN and BIN validation (Kazakhstan's 12-digit identifiers with a two-pass mod-11 check digit).
 
-The valid numbers are the published examples checked in ``/work/shared/reference``
-(kazakhstan-facts.md §5.1: IINs 061211600012 and 790303402568, BINs 940140000385 and
+The valid numbers are published examples (IINs 061211600012 and 790303402568, BINs 940140000385 and
 990140004654), whose check digits follow the algorithm of Law No. 223 of 12 Jan 2007 / decree
-No. 406 of 22 May 2007 as implemented by the public validators cited there.
+No. 406 of 22 May 2007 as implemented by public validators (e.g. kz-iin-validator).
 """
 
 from __future__ import annotations

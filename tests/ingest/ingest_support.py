@@ -5,16 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
 from sapa.domain import Base
-
-# IINType/BINType subclasses do not yet declare ``cache_ok`` (sapa.domain._base), so SQLAlchemy
-# warns when a statement involves such a column; remove this filter once they do.
-UNCACHED_IDENTIFIER_TYPES = pytest.mark.filterwarnings(
-    r"ignore:TypeDecorator (IIN|BIN)Type\(length=12\) will not produce a cache key"
-)
 
 REGION_CSV = """\
 code,kind,name_en,name_kk,name_ru,centre_en,centre_kk,centre_ru

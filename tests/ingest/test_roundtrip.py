@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
-from ingest_support import GEOGRAPHY, UNCACHED_IDENTIFIER_TYPES, snapshot
+from ingest_support import GEOGRAPHY, snapshot
 from sqlalchemy import Engine, delete
 
 from sapa.domain import Base, entities
@@ -22,8 +22,6 @@ from sapa.ingest import (
     read_table,
 )
 from sapa.ingest._values import is_empty, parse_value
-
-pytestmark = UNCACHED_IDENTIFIER_TYPES
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
 
@@ -97,9 +95,6 @@ def test_unknown_entity_or_format(engine: Engine, tmp_path: Path) -> None:
         export_entity(engine, "region", tmp_path, "ods")
 
 
-needs_sample = pytest.mark.skipif(not SAMPLE.is_dir(), reason="examples/sample not present")
-
-
 def _closure(entity: type[Base]) -> list[str]:
     """``entity`` and every entity its references lead to (the files its import needs)."""
     names, pending = set(), [entity.__tablename__]
@@ -112,7 +107,6 @@ def _closure(entity: type[Base]) -> list[str]:
     return sorted(names)
 
 
-@needs_sample
 def test_sample_covers_every_entity() -> None:
     assert {p.stem for p in SAMPLE.glob("*.csv")} == {e.__tablename__ for e in entities()}
 
@@ -127,7 +121,6 @@ def _typed_rows(path: Path, entity: str) -> list[tuple[object, ...]]:
     ]
 
 
-@needs_sample
 def test_whole_sample_exports_what_it_holds(engine: Engine, tmp_path: Path) -> None:
     """One import of the whole directory; each export holds the sample file's rows and header.
 
@@ -150,7 +143,6 @@ def test_whole_sample_exports_what_it_holds(engine: Engine, tmp_path: Path) -> N
         assert keys == sorted(keys), f"{path.name} is not sorted by its natural key"
 
 
-@needs_sample
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("entity", entities(), ids=lambda e: e.__tablename__)
 def test_every_entity_round_trips(

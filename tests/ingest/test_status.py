@@ -6,17 +6,11 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-import pytest
-from ingest_support import UNCACHED_IDENTIFIER_TYPES
 from sqlalchemy import Engine
 
 from sapa.ingest import import_files, region_counts, region_path, row_counts
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
-pytestmark = [
-    pytest.mark.skipif(not SAMPLE.is_dir(), reason="examples/sample not present"),
-    UNCACHED_IDENTIFIER_TYPES,
-]
 
 
 def _column(entity: str, key: str, value: str) -> dict[str, str]:

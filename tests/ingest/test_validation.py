@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest_support import GEOGRAPHY, UNCACHED_IDENTIFIER_TYPES, snapshot, write_files
+from ingest_support import GEOGRAPHY, snapshot, write_files
 from sqlalchemy import Engine
 
 from sapa.domain.identifiers import bin_problem, iin_problem
 from sapa.errors import DataValidationError, Problem
 from sapa.ingest import MAX_PROBLEMS, import_files
-
-pytestmark = UNCACHED_IDENTIFIER_TYPES
 
 HEADER = "code,district_code,name,locality,population\n"
 

@@ -20,7 +20,6 @@ from sapa.errors import DataValidationError, InvalidParameterError
 from sapa.irt.ctt import cronbach_alpha, distractor_analysis, item_statistics, score_key
 
 REFERENCE = Path(__file__).parents[1] / "reference"
-SHARED_DATA = Path("/work/shared/reference/data")
 PRINTED = 5.1e-4  # three printed decimals
 
 SAT12_KEY = [
@@ -67,9 +66,7 @@ def _lsat7() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def sat12_raw() -> pd.DataFrame:
-    path = SHARED_DATA / "sat12.csv"
-    if not path.exists():
-        pytest.skip("SAT12 reference data not available")
+    path = REFERENCE / "sat12.csv"
     return pd.read_csv(path)
 
 
@@ -120,9 +117,7 @@ def test_sat12_keyed_matches_mirt_itemstats(sat12_raw: pd.DataFrame) -> None:
 def test_science_polytomous_matches_mirt_itemstats() -> None:
     # mirt itemstats(Science): alpha 0.598; categories 1-4 (shifting to 0-3 changes nothing
     # but the means).
-    path = SHARED_DATA / "science.csv"
-    if not path.exists():
-        pytest.skip("Science reference data not available")
+    path = REFERENCE / "science.csv"
     responses = pd.read_csv(path) - 1
     table = item_statistics(responses, max_scores=[3, 3, 3, 3])
     np.testing.assert_allclose(table["mean"] + 1, [3.120, 2.722, 2.990, 2.837], atol=PRINTED)

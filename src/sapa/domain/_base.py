@@ -91,12 +91,16 @@ class _CheckedIdentifier(TypeDecorator[str]):
 class IINType(_CheckedIdentifier):
     """Individual identification number (validated: 12 digits, birth date, mod-11 check digit)."""
 
+    cache_ok = True
+
     def problem(self, value: str) -> str | None:
         return iin_problem(value)
 
 
 class BINType(_CheckedIdentifier):
     """Business identification number of a legal entity (validated like the IIN)."""
+
+    cache_ok = True
 
     def problem(self, value: str) -> str | None:
         return bin_problem(value)
