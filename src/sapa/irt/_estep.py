@@ -83,8 +83,47 @@ class SufficientStats:
         )
 
 
-def _indicators(responses: np.ndarray, n_categories: int) -> list[np.ndarray]:
-    return [(responses == k).astype(np.float64) for k in range(n_categories)]
+@dataclass(frozen=True)
+class _Design:
+    """Indicator matrices of one block: ``1(X = k)`` for ``k ≥ 1`` and, only when some response is
+    missing, the observed mask ``1(X ≥ 0)`` (category 0 is implied by the two).
+
+    Work arrays are laid out nodes × persons so that the reductions over nodes (maximum, sum)
+    run along contiguous rows of persons.
+    """
+
+    categories: list[np.ndarray]
+    observed: np.ndarray | None
+
+    @classmethod
+    def of(cls, responses: np.ndarray, n_categories: int) -> _Design:
+        categories = [(responses == k).astype(np.float64) for k in range(1, n_categories)]
+        present = responses >= 0
+        observed = None if present.all() else present.astype(np.float64)
+        return cls(categories, observed)
+
+    def log_likelihood(self, tables: np.ndarray) -> np.ndarray:
+        """``log L[q, i] = Σ_k (log P_k)ᵀ 1(X = k)ᵀ``, written ``(log P_0)ᵀ 1(X ≥ 0)ᵀ +
+        Σ_{k≥1} (log P_k − log P_0)ᵀ 1(X = k)ᵀ``: one product fewer per block, two fewer when
+        nothing is missing. Shape ``(Q, n_persons)``."""
+        base = tables[0]
+        out = (tables[1] - base).T @ self.categories[0].T
+        for k in range(2, len(self.categories) + 1):
+            out += (tables[k] - base).T @ self.categories[k - 1].T
+        if self.observed is None:
+            out += base.sum(axis=0)[:, None]
+        else:
+            out += base.T @ self.observed.T
+        return out
+
+    def expected_counts(self, post: np.ndarray) -> np.ndarray:
+        """``r[j, k, q] = Σ_i 1(x_ij = k)·post[q, i]``, category 0 by difference from the total."""
+        upper = [(post @ indicator).T for indicator in self.categories]
+        if self.observed is None:
+            total = post.sum(axis=1)[None, :]
+        else:
+            total = (post @ self.observed).T
+        return np.stack([total - sum(upper), *upper], axis=1)
 
 
 def posterior(
@@ -103,26 +142,29 @@ def posterior(
         ``log Σ_q π_gq·L_i(θ_q)``.
     """
     tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
-    indicators = _indicators(responses, tables.shape[0])
-    return _posterior(indicators, tables, quadrature, groups)
+    design = _Design.of(responses, tables.shape[0])
+    post, loglik = _posterior(design, tables, quadrature, groups)
+    return post.T, loglik
 
 
 def _posterior(
-    indicators: list[np.ndarray],
+    design: _Design,
     tables: np.ndarray,
     quadrature: Quadrature,
     groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    log_joint = indicators[0] @ tables[0]
-    for k in range(1, len(indicators)):
-        log_joint += indicators[k] @ tables[k]
-    log_joint += quadrature.log_weights[0 if groups is None else groups]
-    peak = log_joint.max(axis=1, keepdims=True)
-    np.subtract(log_joint, peak, out=log_joint)
+    """Posterior weights ``(Q, n_persons)`` and each person's marginal log-likelihood."""
+    log_joint = design.log_likelihood(tables)
+    if groups is None or quadrature.n_groups == 1:
+        log_joint += quadrature.log_weights[0][:, None]
+    else:
+        log_joint += quadrature.log_weights.T[:, groups]
+    peak = log_joint.max(axis=0)
+    log_joint -= peak
     weights = np.exp(log_joint, out=log_joint)
-    total = weights.sum(axis=1, keepdims=True)
+    total = weights.sum(axis=0)
     weights /= total
-    return weights, peak[:, 0] + np.log(total[:, 0])
+    return weights, peak + np.log(total)
 
 
 def e_step(
@@ -149,25 +191,26 @@ def e_step(
 
     Notes
     -----
-    Two matrix products per category, ``1(X = k) @ log P_k`` for the log-likelihood and
-    ``1(X = k)ᵀ @ (w ∘ posterior)`` for ``r``; no persons × items × nodes array is formed.
+    Matrix products of category indicators with the log-probability tables (log-likelihood) and
+    with the weighted posterior (``r``): ``K − 1`` of each per block, plus one with the observed
+    mask when responses are missing. No persons × items × nodes array is formed.
     """
     tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
-    indicators = _indicators(responses, tables.shape[0])
-    post, person_loglik = _posterior(indicators, tables, quadrature, groups)
+    design = _Design.of(responses, tables.shape[0])
+    post, person_loglik = _posterior(design, tables, quadrature, groups)
     if weights is not None:
-        post *= weights[:, None]
+        post *= weights
         loglik = float(person_loglik @ weights)
     else:
         loglik = float(person_loglik.sum())
-    r = np.stack([indicator.T @ post for indicator in indicators], axis=1)
+    r = design.expected_counts(post)
     if quadrature.n_groups == 1 or groups is None:
-        n = np.zeros((quadrature.n_groups, post.shape[1]))
-        n[0] = post.sum(axis=0)
+        n = np.zeros((quadrature.n_groups, post.shape[0]))
+        n[0] = post.sum(axis=1)
     else:
-        membership = np.zeros((quadrature.n_groups, post.shape[0]))
-        membership[groups, np.arange(post.shape[0])] = 1.0
-        n = membership @ post
+        membership = np.zeros((post.shape[1], quadrature.n_groups))
+        membership[np.arange(post.shape[1]), groups] = 1.0
+        n = (post @ membership).T
     return SufficientStats(r=r, n=n, loglik=loglik)
 
 
