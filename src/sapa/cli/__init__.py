@@ -1,7 +1,7 @@
 """The ``sapa`` command line.
 
-Commands: ``sapa init``, ``sapa import``, ``sapa export`` and ``sapa status``. Every public
-module ``sapa.cli.<name>`` that defines a Typer ``app`` becomes the command group
+Commands: ``sapa init``, ``sapa import``, ``sapa export``, ``sapa status`` and ``sapa demo``.
+Every public module ``sapa.cli.<name>`` that defines a Typer ``app`` becomes the command group
 ``sapa <name>`` (for example ``sapa irt …``).
 
 Exit codes scripts can rely on: 0 success; 1 input refused by validation (nothing written);
@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from sapa.cli import _data
+from sapa.cli import _data, _demo
 from sapa.cli._output import EXIT_CODES_HELP, ExitCode
 
 __all__ = ["ExitCode", "app", "main"]
@@ -50,6 +50,7 @@ app.command("init", epilog=EXIT_CODES_HELP)(_data.init)
 app.command("import", epilog=EXIT_CODES_HELP)(_data.import_)
 app.command("export", epilog=EXIT_CODES_HELP)(_data.export)
 app.command("status", epilog=EXIT_CODES_HELP)(_data.status)
+app.command("demo", epilog=EXIT_CODES_HELP)(_demo.demo)
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from sapa.cli._output import console, database, reported_errors, require_current_schema
 from sapa.ingest import (
@@ -18,15 +18,10 @@ from sapa.ingest import (
     export_all,
     export_entity,
     import_files,
-    import_tables,
-    read_table,
+    initialise,
     region_counts,
     row_counts,
 )
-from sapa.store import upgrade
-
-REGIONS_FILE = "kz_regions.csv"
-"""The 20 first-level regions shipped in ``sapa/data`` (column ``iso_code`` is the region code)."""
 
 
 class FileFormat(enum.StrEnum):
@@ -46,7 +41,8 @@ def _check_entity(entity: str | None, hint: str) -> None:
         raise typer.BadParameter(f"unknown entity {entity!r}; known: {known}", param_hint=hint)
 
 
-def _print_report(report: ImportReport) -> None:
+def print_import_report(report: ImportReport) -> None:
+    """The counts of an import (inserted, updated, unchanged per entity) and its notices."""
     for notice in report.notices:
         console.print(f"[yellow]Notice:[/] {notice}", highlight=False)
     title = "Dry run — nothing written" if report.dry_run else "Imported"
@@ -61,13 +57,9 @@ def _print_report(report: ImportReport) -> None:
 def init(context: typer.Context) -> None:
     """Create or migrate the database to the current schema and load the 20 regions."""
     with reported_errors(), database(_database_url(context)) as engine:
-        upgrade(engine)
-        with resources.as_file(resources.files("sapa") / "data" / REGIONS_FILE) as path:
-            regions = read_table(path, entity="region")
-        regions.header = ["code" if name == "iso_code" else name for name in regions.header]
-        report = import_tables(engine, [regions])
+        report = initialise(engine)
         console.print(f"Database ready at {engine.url!r}.", highlight=False)
-        _print_report(report)
+        print_import_report(report)
 
 
 def import_(
@@ -106,7 +98,7 @@ def import_(
                 progress.update(tasks[name], completed=done, total=total)
 
             report = import_files(engine, paths, entity=entity, dry_run=dry_run, progress=advance)
-        _print_report(report)
+        print_import_report(report)
 
 
 def export(
@@ -134,8 +126,13 @@ def status(context: typer.Context) -> None:
     """Row counts per entity, and per region for entities that belong to a region."""
     with reported_errors(), database(_database_url(context)) as engine:
         require_current_schema(engine)
-        counts = row_counts(engine)
-        by_region = region_counts(engine)
+        print_status(engine)
+
+
+def print_status(engine: Engine) -> None:
+    """Tables of row counts per entity and, where attributable, per region."""
+    counts = row_counts(engine)
+    by_region = region_counts(engine)
     console.print(f"Database: {engine.url!r}", highlight=False)
     table = Table(title="Rows per entity", title_justify="left")
     table.add_column("entity")

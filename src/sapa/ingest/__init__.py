@@ -19,6 +19,7 @@ from sapa.ingest._load import (
     import_tables,
 )
 from sapa.ingest._readers import FORMATS, RawTable, collect_files, read_table
+from sapa.ingest._reference import initialise
 from sapa.ingest._schema import EntitySchema, FieldSpec, Range, entity_schema, entity_schemas
 from sapa.ingest._status import region_counts, region_path, row_counts
 from sapa.ingest._validate import CHUNK_SIZE, MAX_PROBLEMS
@@ -41,6 +42,7 @@ __all__ = [
     "export_entity",
     "import_files",
     "import_tables",
+    "initialise",
     "read_table",
     "region_counts",
     "region_path",
