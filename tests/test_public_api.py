@@ -1,0 +1,68 @@
+"""The public API is pinned: adding or removing a public name is a deliberate, reviewed change."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "sapa": {
+        "AccessDeniedError",
+        "BackendUnavailableError",
+        "ConvergenceWarning",
+        "DataValidationError",
+        "ModelSpecError",
+        "NotFittedError",
+        "SapaError",
+        "__version__",
+    },
+    "sapa.irt": {
+        "AlphaResult",
+        "CalibrationResult",
+        "DIFResult",
+        "IRTModel",
+        "ItemBank",
+        "LinkingResult",
+        "PlausibleValues",
+        "ProficiencyLevels",
+        "ReportingScale",
+        "ScoreResult",
+        "compare_linking_methods",
+        "cronbach_alpha",
+        "dif_by",
+        "distractor_analysis",
+        "empirical_reliability",
+        "fixed_item_table",
+        "item_fit",
+        "item_statistics",
+        "link",
+        "logistic_dif",
+        "mantel_haenszel",
+        "marginal_reliability",
+        "q3",
+        "score",
+        "score_key",
+        "simulate_responses",
+        "sum_score_table",
+        "test_information",
+        "transform_bank",
+    },
+    "sapa.store": {"current_revision", "head_revision", "make_engine", "session_scope", "upgrade"},
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_exported_names_are_pinned_and_importable(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PUBLIC[module_name]
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+
+
+def test_sapa_errors_share_one_root() -> None:
+    errors = importlib.import_module("sapa.errors")
+    for name in errors.__all__:
+        obj = getattr(errors, name)
+        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning):
+            assert issubclass(obj, errors.SapaError), name
