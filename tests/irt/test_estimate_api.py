@@ -79,7 +79,9 @@ def test_results_object(fitted: IRTModel) -> None:
     assert "-2658.805" in text and "D = 1" in text and "item3" in text
     irt = result.coef(irt_pars=True, scaling=1.702)
     np.testing.assert_allclose(irt["a"] * 1.702, fitted.item_bank_.slopes)
-    np.testing.assert_allclose(irt["b"], -result.coef()["d"] / result.coef()["a"])
+    slope_intercept = result.coef(irt_pars=False)
+    np.testing.assert_allclose(irt["b"], -slope_intercept["d"] / slope_intercept["a"])
+    pd.testing.assert_frame_equal(result.coef(), result.coef(irt_pars=True))
 
 
 def test_no_standard_errors_when_not_asked(lsat7) -> None:

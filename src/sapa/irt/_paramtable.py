@@ -149,7 +149,7 @@ class ParameterSpec:
         labels: list[tuple[str, str]] = []
         for j, row in enumerate(self.free):
             names = dict(zip(self.columns_of(j), self.parameter_names_of(j), strict=True))
-            labels.extend((self.items[j], names[c]) for c in np.flatnonzero(row))
+            labels.extend((self.items[j], names[int(c)]) for c in np.flatnonzero(row))
         for g, row in enumerate(self.group_free):
             labels.extend((self.groups[g], ("mean", "var")[c]) for c in np.flatnonzero(row))
         return labels

@@ -690,7 +690,7 @@ class CalibrationResult:
             }
         )
 
-    def coef(self, irt_pars: bool = False, scaling: float = 1.0) -> pd.DataFrame:
+    def coef(self, irt_pars: bool = True, scaling: float = 1.0) -> pd.DataFrame:
         """Item parameters, one row per item.
 
         ``irt_pars=False``: slope–intercept form (``a``, ``d`` or ``d1 …``, ``g``).
