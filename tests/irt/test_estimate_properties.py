@@ -135,3 +135,29 @@ def test_block_size_does_not_change_estimates(simulate, monkeypatch) -> None:
     assert accumulate(responses, None, whole.item_bank_, quadrature).loglik == pytest.approx(
         whole.result_.loglik, rel=1e-12
     )
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), missing=st.sampled_from([0.0, 0.2]))
+def test_linear_logit_shortcut_equals_general_path(seed: int, missing: float) -> None:
+    # A 2-category GRM item has the 2PL's response function but takes the general
+    # indicator-product path; the 2PL shortcut must give the same statistics.
+    rng = np.random.default_rng(seed)
+    slopes, intercepts = rng.uniform(0.5, 2.5, 6), rng.normal(0, 1.5, (6, 1))
+    banks = [
+        ItemBank(
+            names=tuple("abcdef"),
+            models=(model,) * 6,
+            slopes=slopes,
+            intercepts=intercepts,
+            guessing=np.zeros(6),
+            n_categories=np.full(6, 2),
+        )
+        for model in ("2PL", "GRM")
+    ]
+    responses = rng.integers(0, 2, (200, 6)).astype(np.int8)
+    responses[rng.random(responses.shape) < missing] = -1
+    quadrature = Quadrature.normal(41, 6.0, np.zeros(1), np.ones(1))
+    shortcut, general = (e_step(responses, None, bank, quadrature) for bank in banks)
+    np.testing.assert_allclose(shortcut.r, general.r, rtol=1e-10, atol=1e-12)
+    assert shortcut.loglik == pytest.approx(general.loglik, rel=1e-12)

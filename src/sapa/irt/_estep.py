@@ -84,6 +84,21 @@ class SufficientStats:
 
 
 @dataclass(frozen=True)
+class _LinearLogits:
+    """Nodes and ``(a_j, d_j)`` columns of a bank whose items are all Rasch or 2PL."""
+
+    nodes: np.ndarray
+    coefficients: np.ndarray
+
+    @classmethod
+    def of(cls, bank: ItemBank, quadrature: Quadrature) -> _LinearLogits | None:
+        if not all(model in ("Rasch", "2PL") for model in bank.models):
+            return None
+        coefficients = np.column_stack([bank.slopes, bank.intercepts[:, 0]])
+        return cls(quadrature.nodes, coefficients)
+
+
+@dataclass(frozen=True)
 class _Design:
     """Indicator matrices of one block: ``1(X = k)`` for ``k ≥ 1`` and, only when some response is
     missing, the observed mask ``1(X ≥ 0)`` (category 0 is implied by the two).
@@ -102,14 +117,24 @@ class _Design:
         observed = None if present.all() else present.astype(np.float64)
         return cls(categories, observed)
 
-    def log_likelihood(self, tables: np.ndarray) -> np.ndarray:
+    def log_likelihood(self, tables: np.ndarray, linear: _LinearLogits | None) -> np.ndarray:
         """``log L[q, i] = Σ_k (log P_k)ᵀ 1(X = k)ᵀ``, written ``(log P_0)ᵀ 1(X ≥ 0)ᵀ +
         Σ_{k≥1} (log P_k − log P_0)ᵀ 1(X = k)ᵀ``: one product fewer per block, two fewer when
-        nothing is missing. Shape ``(Q, n_persons)``."""
+        nothing is missing. Shape ``(Q, n_persons)``.
+
+        When every item is Rasch or 2PL, ``log P_1 − log P_0 = a·θ + d`` exactly, so the first
+        sum is ``θ_q·(Σ_j a_j x_ij) + Σ_j d_j x_ij``: two matrix–vector products replace a
+        matrix product (the weighted-score sufficiency of the 2PL).
+        """
         base = tables[0]
-        out = (tables[1] - base).T @ self.categories[0].T
-        for k in range(2, len(self.categories) + 1):
-            out += (tables[k] - base).T @ self.categories[k - 1].T
+        if linear is not None:
+            scores = self.categories[0] @ linear.coefficients
+            out = np.multiply.outer(linear.nodes, scores[:, 0])
+            out += scores[:, 1]
+        else:
+            out = (tables[1] - base).T @ self.categories[0].T
+            for k in range(2, len(self.categories) + 1):
+                out += (tables[k] - base).T @ self.categories[k - 1].T
         if self.observed is None:
             out += base.sum(axis=0)[:, None]
         else:
@@ -143,18 +168,20 @@ def posterior(
     """
     tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
     design = _Design.of(responses, tables.shape[0])
-    post, loglik = _posterior(design, tables, quadrature, groups)
+    linear = _LinearLogits.of(bank, quadrature)
+    post, loglik = _posterior(design, tables, linear, quadrature, groups)
     return post.T, loglik
 
 
 def _posterior(
     design: _Design,
     tables: np.ndarray,
+    linear: _LinearLogits | None,
     quadrature: Quadrature,
     groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior weights ``(Q, n_persons)`` and each person's marginal log-likelihood."""
-    log_joint = design.log_likelihood(tables)
+    log_joint = design.log_likelihood(tables, linear)
     if groups is None or quadrature.n_groups == 1:
         log_joint += quadrature.log_weights[0][:, None]
     else:
@@ -197,7 +224,8 @@ def e_step(
     """
     tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
     design = _Design.of(responses, tables.shape[0])
-    post, person_loglik = _posterior(design, tables, quadrature, groups)
+    linear = _LinearLogits.of(bank, quadrature)
+    post, person_loglik = _posterior(design, tables, linear, quadrature, groups)
     if weights is not None:
         post *= weights
         loglik = float(person_loglik @ weights)
