@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import tempfile
 import time
 from typing import Any
 
@@ -100,11 +101,13 @@ def _marginal_loglik(responses: Any, a: Any, b: Any) -> float:
     return accumulate(responses, None, bank, quadrature).loglik
 
 
-def _child(tool: str, n_persons: int, missing: float, seed: int, queue: Any) -> None:
+def _child(tool: str, data_file: str, queue: Any) -> None:
     import numpy as np
 
     importlib.import_module(IMPORTS[tool])  # imports are not part of the fit's time or memory
-    data = simulate(n_persons, missing, seed)
+    with np.load(data_file) as stored:
+        data = {name: stored[name] for name in stored.files}
+    n_persons, missing = data["responses"].shape[0], float(data["missing"])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     a, b, n_iter = FITTERS[tool](data["responses"])
@@ -126,15 +129,16 @@ def _child(tool: str, n_persons: int, missing: float, seed: int, queue: Any) -> 
     )
 
 
-def run_cell(tool: str, n_persons: int, missing: float, seed: int) -> dict[str, Any]:
-    """One fit in a fresh process (so peak memory is the fit's own)."""
+def run_cell(tool: str, data_file: str) -> dict[str, Any]:
+    """One fit in a fresh process that loads the saved data, so that its peak resident memory
+    above the loaded data is the fit's own."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_child, args=(tool, n_persons, missing, seed, queue))
+    process = context.Process(target=_child, args=(tool, data_file, queue))
     process.start()
     process.join()  # the result is a small dict: the queue's pipe cannot fill up
     if process.exitcode != 0:
-        raise RuntimeError(f"{tool} failed on N={n_persons}, missing={missing}")
+        raise RuntimeError(f"{tool} failed on {data_file}")
     return queue.get(timeout=10)
 
 
@@ -162,6 +166,7 @@ def main() -> None:
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(args.threads)
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
+    import numpy as np  # after the thread settings, which BLAS reads when it loads
 
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} — {machine()}, threads per tool {args.threads}")
     print(f"# 2PL, {N_ITEMS} items, {N_QUAD} quadrature nodes, tolerance {TOLERANCE}", flush=True)
@@ -171,7 +176,12 @@ def main() -> None:
     print("|" + "---|" * 11)
     for n_persons in args.sizes:
         for missing in args.missing:
-            rows = [run_cell(tool, n_persons, missing, args.seed) for tool in args.tools]
+            data = simulate(n_persons, missing, args.seed)
+            with tempfile.TemporaryDirectory() as folder:
+                data_file = os.path.join(folder, "data.npz")
+                np.savez(data_file, missing=missing, **data)
+                del data
+                rows = [run_cell(tool, data_file) for tool in args.tools]
             reference = next((row for row in rows if row["tool"] == "sapa"), rows[0])
             for row in rows:
                 print(
