@@ -103,52 +103,83 @@ class _Design:
     """Indicator matrices of one block: ``1(X = k)`` for ``k ≥ 1`` and, only when some response is
     missing, the observed mask ``1(X ≥ 0)`` (category 0 is implied by the two).
 
-    Work arrays are laid out nodes × persons so that the reductions over nodes (maximum, sum)
-    run along contiguous rows of persons.
+    All indicators live side by side in one Fortran-ordered ``(n_persons, m·n_items)`` array, so
+    the expected counts of every category and the observed totals come from a single matrix
+    product (one wide product runs faster than several narrow ones), while each indicator is a
+    contiguous column block for the log-likelihood products. Work arrays are laid out
+    nodes × persons so that the reductions over nodes run along contiguous rows of persons.
     """
 
-    categories: list[np.ndarray]
-    observed: np.ndarray | None
+    stacked: np.ndarray
+    n_items: int
+    has_missing: bool
 
     @classmethod
     def of(cls, responses: np.ndarray, n_categories: int) -> _Design:
-        categories = [(responses == k).astype(np.float64) for k in range(1, n_categories)]
+        n_persons, n_items = responses.shape
         present = responses >= 0
-        observed = None if present.all() else present.astype(np.float64)
-        return cls(categories, observed)
+        has_missing = not present.all()
+        blocks = n_categories - 1 + int(has_missing)
+        stacked = np.empty((n_persons, blocks * n_items), dtype=np.float64)
+        for k in range(1, n_categories):
+            np.equal(responses, k, out=stacked[:, (k - 1) * n_items : k * n_items])
+        if has_missing:
+            stacked[:, -n_items:] = present
+        return cls(stacked, n_items, has_missing)
+
+    def indicator(self, k: int) -> np.ndarray:
+        """``1(X = k)`` for ``k ≥ 1``, shape ``(n_persons, n_items)``."""
+        return self.stacked[:, (k - 1) * self.n_items : k * self.n_items]
+
+    @property
+    def n_upper(self) -> int:
+        """Number of categories above 0 (the indicators stored)."""
+        return self.stacked.shape[1] // self.n_items - int(self.has_missing)
 
     def log_likelihood(self, tables: np.ndarray, linear: _LinearLogits | None) -> np.ndarray:
-        """``log L[q, i] = Σ_k (log P_k)ᵀ 1(X = k)ᵀ``, written ``(log P_0)ᵀ 1(X ≥ 0)ᵀ +
-        Σ_{k≥1} (log P_k − log P_0)ᵀ 1(X = k)ᵀ``: one product fewer per block, two fewer when
-        nothing is missing. Shape ``(Q, n_persons)``.
+        """``log L[q, i] = Σ_k (log P_k)ᵀ 1(X = k)ᵀ``, shape ``(Q, n_persons)``.
 
-        When every item is Rasch or 2PL, ``log P_1 − log P_0 = a·θ + d`` exactly, so the first
-        sum is ``θ_q·(Σ_j a_j x_ij) + Σ_j d_j x_ij``: two matrix–vector products replace a
-        matrix product (the weighted-score sufficiency of the 2PL).
+        Written ``Σ_{k≥1} (log P_k − log P_0)ᵀ 1(X = k)ᵀ + (log P_0)ᵀ 1(X ≥ 0)ᵀ``, which is one
+        product of the stacked indicators with the stacked tables; when nothing is missing the
+        last term is the same for every person, ``Σ_j log P_0j(θ_q)``.
+
+        When every item is Rasch or 2PL and nothing is missing, ``log P_1 − log P_0 = a·θ + d``
+        exactly, so the first sum is ``θ_q·(Σ_j a_j x_ij) + Σ_j d_j x_ij``: two matrix–vector
+        products replace the matrix product (the weighted-score sufficiency of the 2PL).
         """
         base = tables[0]
-        if linear is not None:
-            scores = self.categories[0] @ linear.coefficients
+        if linear is not None and not self.has_missing:
+            scores = self.stacked @ linear.coefficients
             out = np.multiply.outer(linear.nodes, scores[:, 0])
             out += scores[:, 1]
         else:
-            out = (tables[1] - base).T @ self.categories[0].T
-            for k in range(2, len(self.categories) + 1):
-                out += (tables[k] - base).T @ self.categories[k - 1].T
-        if self.observed is None:
+            stacked_tables = [tables[k] - base for k in range(1, self.n_upper + 1)]
+            if self.has_missing:
+                stacked_tables.append(base)
+            out = np.concatenate(stacked_tables).T @ self.stacked.T
+        if not self.has_missing:
             out += base.sum(axis=0)[:, None]
-        else:
-            out += base.T @ self.observed.T
         return out
 
     def expected_counts(self, post: np.ndarray) -> np.ndarray:
         """``r[j, k, q] = Σ_i 1(x_ij = k)·post[q, i]``, category 0 by difference from the total."""
-        upper = [(post @ indicator).T for indicator in self.categories]
-        if self.observed is None:
-            total = post.sum(axis=1)[None, :]
-        else:
-            total = (post @ self.observed).T
-        return np.stack([total - sum(upper), *upper], axis=1)
+        products = (post @ self.stacked).T.reshape(-1, self.n_items, post.shape[0])
+        upper = products[: self.n_upper]
+        total = products[-1] if self.has_missing else post.sum(axis=1)[None, :]
+        return np.stack([total - upper.sum(axis=0), *upper], axis=1)
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """What every block of one E-step shares: the bank's log-probability tables at the nodes."""
+
+    tables: np.ndarray
+    linear: _LinearLogits | None
+
+    @classmethod
+    def of(cls, bank: ItemBank, quadrature: Quadrature) -> _Kernel:
+        tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
+        return cls(tables, _LinearLogits.of(bank, quadrature))
 
 
 def posterior(
@@ -166,22 +197,21 @@ def posterior(
     loglik : ndarray, shape (n_persons,)
         ``log Σ_q π_gq·L_i(θ_q)``.
     """
-    tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
-    design = _Design.of(responses, tables.shape[0])
-    linear = _LinearLogits.of(bank, quadrature)
-    post, loglik = _posterior(design, tables, linear, quadrature, groups)
+    kernel = _Kernel.of(bank, quadrature)
+    post, loglik = _posterior(
+        _Design.of(responses, kernel.tables.shape[0]), kernel, quadrature, groups
+    )
     return post.T, loglik
 
 
 def _posterior(
     design: _Design,
-    tables: np.ndarray,
-    linear: _LinearLogits | None,
+    kernel: _Kernel,
     quadrature: Quadrature,
     groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior weights ``(Q, n_persons)`` and each person's marginal log-likelihood."""
-    log_joint = design.log_likelihood(tables, linear)
+    log_joint = design.log_likelihood(kernel.tables, kernel.linear)
     if groups is None or quadrature.n_groups == 1:
         log_joint += quadrature.log_weights[0][:, None]
     else:
@@ -222,10 +252,19 @@ def e_step(
     with the weighted posterior (``r``): ``K − 1`` of each per block, plus one with the observed
     mask when responses are missing. No persons × items × nodes array is formed.
     """
-    tables = category_log_tables(bank.log_probabilities(quadrature.nodes))
-    design = _Design.of(responses, tables.shape[0])
-    linear = _LinearLogits.of(bank, quadrature)
-    post, person_loglik = _posterior(design, tables, linear, quadrature, groups)
+    return _block_stats(responses, weights, _Kernel.of(bank, quadrature), quadrature, groups)
+
+
+def _block_stats(
+    responses: np.ndarray,
+    weights: np.ndarray | None,
+    kernel: _Kernel,
+    quadrature: Quadrature,
+    groups: np.ndarray | None,
+) -> SufficientStats:
+    """:func:`e_step` with the block-independent tables already computed."""
+    design = _Design.of(responses, kernel.tables.shape[0])
+    post, person_loglik = _posterior(design, kernel, quadrature, groups)
     if weights is not None:
         post *= weights
         loglik = float(person_loglik @ weights)
@@ -256,13 +295,14 @@ def accumulate(
 ) -> SufficientStats:
     """:func:`e_step` over consecutive blocks of persons, reduced with ``+``."""
     size = block_size(bank.n_items, quadrature.nodes.size)
+    kernel = _Kernel.of(bank, quadrature)
     total: SufficientStats | None = None
     for start in range(0, responses.shape[0], size):
         stop = start + size
-        part = e_step(
+        part = _block_stats(
             responses[start:stop],
             None if weights is None else weights[start:stop],
-            bank,
+            kernel,
             quadrature,
             None if groups is None else groups[start:stop],
         )
