@@ -1,4 +1,4 @@
-"""File schemas derived from the metadata: names, keys, ranges, vocabularies, public surface."""
+"""File schemas derived from the metadata: names, keys, ranges, vocabularies."""
 
 from __future__ import annotations
 
@@ -7,40 +7,10 @@ import decimal
 
 import pytest
 
-import sapa.ingest
 from sapa.domain import entities
 from sapa.domain.geography import District, Locality, Region, Settlement
 from sapa.ingest import FieldSpec, Range, entity_schema, entity_schemas
 from sapa.ingest._values import format_text, parse_value
-
-
-def test_public_surface() -> None:
-    assert sorted(sapa.ingest.__all__) == sorted(
-        [
-            "CHUNK_SIZE",
-            "FORMATS",
-            "MAX_PROBLEMS",
-            "EntityCounts",
-            "EntitySchema",
-            "FieldSpec",
-            "ImportReport",
-            "ProgressCallback",
-            "Range",
-            "RawTable",
-            "collect_files",
-            "entity_schema",
-            "entity_schemas",
-            "export_all",
-            "export_entity",
-            "import_files",
-            "import_tables",
-            "read_table",
-            "region_counts",
-            "region_path",
-            "row_counts",
-        ]
-    )
-    assert all(hasattr(sapa.ingest, name) for name in sapa.ingest.__all__)
 
 
 def test_geography_layout() -> None:

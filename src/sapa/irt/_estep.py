@@ -103,67 +103,79 @@ class _Design:
     """Indicator matrices of one block: ``1(X = k)`` for ``k ≥ 1`` and, only when some response is
     missing, the observed mask ``1(X ≥ 0)`` (category 0 is implied by the two).
 
-    All indicators live side by side in one Fortran-ordered ``(n_persons, m·n_items)`` array, so
-    the expected counts of every category and the observed totals come from a single matrix
-    product (one wide product runs faster than several narrow ones), while each indicator is a
-    contiguous column block for the log-likelihood products. Work arrays are laid out
-    nodes × persons so that the reductions over nodes run along contiguous rows of persons.
+    All indicators live side by side in one ``(n_persons, m·n_items)`` array, so the expected
+    counts of every category and the observed totals come from a single matrix product (one wide
+    product runs faster than several narrow ones). When every item is Rasch or 2PL, three more
+    columns follow: the weighted scores ``Σ_j a_j x_ij``, ``Σ_j d_j x_ij`` and a column of ones
+    (see :meth:`log_likelihood`). Work arrays are laid out nodes × persons so that the reductions
+    over nodes run along contiguous rows of persons.
     """
 
     stacked: np.ndarray
     n_items: int
+    n_indicators: int
     has_missing: bool
 
     @classmethod
-    def of(cls, responses: np.ndarray, n_categories: int) -> _Design:
+    def of(cls, responses: np.ndarray, kernel: _Kernel) -> _Design:
         n_persons, n_items = responses.shape
+        n_categories = kernel.tables.shape[0]
         present = responses >= 0
         has_missing = not present.all()
-        blocks = n_categories - 1 + int(has_missing)
-        stacked = np.empty((n_persons, blocks * n_items), dtype=np.float64)
+        n_indicators = (n_categories - 1 + int(has_missing)) * n_items
+        n_scores = 0 if kernel.linear is None else 3
+        stacked = np.empty((n_persons, n_indicators + n_scores), dtype=np.float64)
         for k in range(1, n_categories):
             np.equal(responses, k, out=stacked[:, (k - 1) * n_items : k * n_items])
         if has_missing:
-            stacked[:, -n_items:] = present
-        return cls(stacked, n_items, has_missing)
-
-    def indicator(self, k: int) -> np.ndarray:
-        """``1(X = k)`` for ``k ≥ 1``, shape ``(n_persons, n_items)``."""
-        return self.stacked[:, (k - 1) * self.n_items : k * self.n_items]
+            stacked[:, n_indicators - n_items : n_indicators] = present
+        if kernel.linear is not None:
+            stacked[:, n_indicators : n_indicators + 2] = (
+                stacked[:, :n_items] @ kernel.linear.coefficients
+            )
+            stacked[:, -1] = 1.0
+        return cls(stacked, n_items, n_indicators, has_missing)
 
     @property
     def n_upper(self) -> int:
         """Number of categories above 0 (the indicators stored)."""
-        return self.stacked.shape[1] // self.n_items - int(self.has_missing)
+        return self.n_indicators // self.n_items - int(self.has_missing)
 
-    def log_likelihood(self, tables: np.ndarray, linear: _LinearLogits | None) -> np.ndarray:
-        """``log L[q, i] = Σ_k (log P_k)ᵀ 1(X = k)ᵀ``, shape ``(Q, n_persons)``.
+    def log_likelihood(self, kernel: _Kernel) -> np.ndarray:
+        """``log L[q, i] = Σ_k (log P_k)ᵀ 1(X = k)ᵀ``, shape ``(Q, n_persons)``, as one product.
 
-        Written ``Σ_{k≥1} (log P_k − log P_0)ᵀ 1(X = k)ᵀ + (log P_0)ᵀ 1(X ≥ 0)ᵀ``, which is one
-        product of the stacked indicators with the stacked tables; when nothing is missing the
-        last term is the same for every person, ``Σ_j log P_0j(θ_q)``.
+        Written ``Σ_{k≥1} (log P_k − log P_0)ᵀ 1(X = k)ᵀ + (log P_0)ᵀ 1(X ≥ 0)ᵀ``: the stacked
+        indicators times the stacked tables; when nothing is missing the last term is the same
+        for every person, ``Σ_j log P_0j(θ_q)``.
 
-        When every item is Rasch or 2PL and nothing is missing, ``log P_1 − log P_0 = a·θ + d``
-        exactly, so the first sum is ``θ_q·(Σ_j a_j x_ij) + Σ_j d_j x_ij``: two matrix–vector
-        products replace the matrix product (the weighted-score sufficiency of the 2PL).
+        When every item is Rasch or 2PL, ``log P_1 − log P_0 = a·θ + d`` exactly, so the first
+        sum is ``θ_q·(Σ_j a_j x_ij) + Σ_j d_j x_ij`` (the weighted-score sufficiency of the
+        2PL): the product runs over the two score columns and the ones column (which carries
+        ``Σ_j log P_0j``) instead of the ``n_items`` indicator columns.
         """
-        base = tables[0]
-        if linear is not None and not self.has_missing:
-            scores = self.stacked @ linear.coefficients
-            out = np.multiply.outer(linear.nodes, scores[:, 0])
-            out += scores[:, 1]
-        else:
-            stacked_tables = [tables[k] - base for k in range(1, self.n_upper + 1)]
+        base = kernel.tables[0]
+        if kernel.linear is None:
+            rows = [kernel.tables[k] - base for k in range(1, self.n_upper + 1)]
             if self.has_missing:
-                stacked_tables.append(base)
-            out = np.concatenate(stacked_tables).T @ self.stacked.T
-        if not self.has_missing:
-            out += base.sum(axis=0)[:, None]
-        return out
+                rows.append(base)
+            out = np.concatenate(rows).T @ self.stacked.T
+            if not self.has_missing:
+                out += base.sum(axis=0)[:, None]
+            return out
+        constant = np.zeros(base.shape[1]) if self.has_missing else base.sum(axis=0)
+        score_rows = [kernel.linear.nodes, np.ones_like(constant), constant]
+        if self.has_missing:
+            rows = np.concatenate([base, np.vstack(score_rows)])
+            columns = self.stacked[:, self.n_indicators - self.n_items :]
+        else:
+            rows = np.vstack(score_rows)
+            columns = self.stacked[:, self.n_indicators :]
+        return rows.T @ columns.T
 
     def expected_counts(self, post: np.ndarray) -> np.ndarray:
         """``r[j, k, q] = Σ_i 1(x_ij = k)·post[q, i]``, category 0 by difference from the total."""
-        products = (post @ self.stacked).T.reshape(-1, self.n_items, post.shape[0])
+        indicators = self.stacked[:, : self.n_indicators]
+        products = (post @ indicators).T.reshape(-1, self.n_items, post.shape[0])
         upper = products[: self.n_upper]
         total = products[-1] if self.has_missing else post.sum(axis=1)[None, :]
         return np.stack([total - upper.sum(axis=0), *upper], axis=1)
@@ -198,9 +210,7 @@ def posterior(
         ``log Σ_q π_gq·L_i(θ_q)``.
     """
     kernel = _Kernel.of(bank, quadrature)
-    post, loglik = _posterior(
-        _Design.of(responses, kernel.tables.shape[0]), kernel, quadrature, groups
-    )
+    post, loglik = _posterior(_Design.of(responses, kernel), kernel, quadrature, groups)
     return post.T, loglik
 
 
@@ -211,7 +221,7 @@ def _posterior(
     groups: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior weights ``(Q, n_persons)`` and each person's marginal log-likelihood."""
-    log_joint = design.log_likelihood(kernel.tables, kernel.linear)
+    log_joint = design.log_likelihood(kernel)
     if groups is None or quadrature.n_groups == 1:
         log_joint += quadrature.log_weights[0][:, None]
     else:
@@ -263,7 +273,7 @@ def _block_stats(
     groups: np.ndarray | None,
 ) -> SufficientStats:
     """:func:`e_step` with the block-independent tables already computed."""
-    design = _Design.of(responses, kernel.tables.shape[0])
+    design = _Design.of(responses, kernel)
     post, person_loglik = _posterior(design, kernel, quadrature, groups)
     if weights is not None:
         post *= weights
