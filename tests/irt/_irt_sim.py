@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sapa.irt.models import ItemBank
+from sapa.irt.simulate import simulate_responses
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
@@ -48,7 +49,4 @@ def mixed_bank() -> ItemBank:
 
 def simulate(bank: ItemBank, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Responses (int8, persons × items) drawn from the bank's category probabilities."""
-    cumulative = np.cumsum(bank.probabilities(theta), axis=2)
-    uniforms = rng.random(cumulative.shape[:2])[:, :, None]
-    codes = (uniforms > cumulative).sum(axis=2)
-    return np.minimum(codes, bank.n_categories - 1).astype(np.int8)
+    return simulate_responses(bank, theta, rng=rng)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sapa.irt.models import ItemBank
+from sapa.irt.simulate import simulate_responses
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 #: SAT12 answer key (mirt's documentation of SAT12; also the project's reference README).
@@ -50,23 +51,13 @@ def sat12() -> np.ndarray:
     return (raw == SAT12_KEY).astype(np.int8)
 
 
-def simulate_responses(
-    bank: ItemBank,
-    theta: np.ndarray,
-    rng: np.random.Generator,
-    missing: float = 0.0,
-) -> np.ndarray:
-    """Responses (int8) drawn from ``bank`` at ``theta``; a share ``missing`` set to −1."""
-    cumulative = np.cumsum(bank.probabilities(theta), axis=2)
-    uniforms = rng.random(cumulative.shape[:2])[:, :, None]
-    codes = np.minimum((uniforms > cumulative).sum(axis=2), bank.n_categories - 1)
-    responses = codes.astype(np.int8)
-    if missing:
-        responses[rng.random(responses.shape) < missing] = -1
-    return responses
-
-
 @pytest.fixture(scope="session")
 def simulate() -> Simulator:
-    """:func:`simulate_responses`."""
-    return simulate_responses
+    """``simulate(bank, theta, rng, missing=0.0)``: :func:`sapa.irt.simulate_responses`."""
+
+    def draw(
+        bank: ItemBank, theta: np.ndarray, rng: np.random.Generator, missing: float = 0.0
+    ) -> np.ndarray:
+        return simulate_responses(bank, theta, rng=rng, missing=missing)
+
+    return draw
