@@ -114,7 +114,7 @@ class SapaWarning(UserWarning):
 
 
 class ConvergenceWarning(SapaWarning):
-    """An iterative estimator stopped before meeting its tolerance; the message gives the numbers."""
+    """An iterative estimator stopped short of its tolerance; the message gives the numbers."""
 
 
 class BoundaryWarning(SapaWarning):

@@ -19,6 +19,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from sapa._files import atomic_destination
 from sapa.cli._data import print_import_report, print_status
 from sapa.cli._output import console, database, reported_errors
 from sapa.ingest import import_files, initialise
@@ -154,14 +155,17 @@ def _assessment_tour(out: Path, n_pupils: int, seed: int) -> None:
         )
     console.print(table)
 
-    out.mkdir(parents=True, exist_ok=True)
-    model.result_.parameter_table().to_csv(out / "parameters.csv", index=False)
-    dif.table.to_csv(out / "dif_language.csv")
     results = data.pupils.assign(eap=eap.theta, eap_se=eap.se).join(
         pd.DataFrame(scores, columns=pv.values_.columns)
     )
-    results.to_parquet(out / "scores.parquet", index=False)
-    data.responses.assign(pupil=data.pupils["pupil"]).to_csv(out / "responses.csv", index=False)
+    with atomic_destination(out / "parameters.csv") as path:
+        model.result_.parameter_table().to_csv(path, index=False)
+    with atomic_destination(out / "dif_language.csv") as path:
+        dif.table.to_csv(path)
+    with atomic_destination(out / "scores.parquet") as path:
+        results.to_parquet(path, index=False)
+    with atomic_destination(out / "responses.csv") as path:
+        data.responses.assign(pupil=data.pupils["pupil"]).to_csv(path, index=False)
     console.print(f"Results written to {out}/ (parameters, DIF, scores, responses).")
 
 

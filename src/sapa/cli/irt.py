@@ -29,6 +29,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from sapa._files import atomic_destination
 from sapa.cli._output import EXIT_CODES_HELP, ExitCode, console, errors, reported_errors
 from sapa.errors import DataValidationError, ModelSpecError, Problem
 from sapa.irt._paramtable import ParameterSpec
@@ -124,11 +125,11 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
         raise DataValidationError(
             Problem(str(path), None, None, f"unsupported output type; use one of {SUFFIXES}")
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
-    else:
-        frame.to_parquet(path, index=False)
+    with atomic_destination(path) as temporary:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_parquet(temporary, index=False)
 
 
 def _split_names(text: str | None) -> list[str] | None:

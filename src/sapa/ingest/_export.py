@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from sapa._files import atomic_destination
 from sapa.errors import StoreError
 from sapa.ingest._readers import FORMATS
 from sapa.ingest._schema import EntitySchema, FieldSpec, entity_schemas
@@ -165,7 +166,8 @@ def export_entity(engine: Engine, entity: str, directory: str | Path, fmt: str =
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{entity}.{fmt}"
-    _WRITERS[fmt](path, schema, rows)
+    with atomic_destination(path) as temporary:
+        _WRITERS[fmt](temporary, schema, rows)
     return path
 
 

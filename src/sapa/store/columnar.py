@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sapa._files import atomic_destination
 from sapa.domain.assessment import ResponseContent, ResponseFile
 from sapa.errors import DataValidationError, Problem, StoreError
 
@@ -202,20 +202,9 @@ def write_responses(
     )
     table = pa.Table.from_arrays(columns, schema=schema)
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            pq.write_table(table, stream, compression="zstd")
-            stream.flush()
-            os.fsync(stream.fileno())
+    with atomic_destination(destination) as temporary:
+        pq.write_table(table, temporary, compression="zstd")
         sha256 = file_sha256(temporary)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return ResponseFileInfo(destination, sha256, matrix.shape[0], matrix.shape[1])
 
 
