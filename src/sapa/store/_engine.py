@@ -55,7 +55,9 @@ def _alembic_config(engine: Engine) -> Config:
 
 def head_revision() -> str | None:
     """The newest migration shipped with this version of Sapa."""
-    return ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://"))).get_current_head()
+    return ScriptDirectory.from_config(
+        _alembic_config(create_engine("sqlite://"))
+    ).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
