@@ -16,14 +16,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sapa demo
 
-## test: set up, run the whole suite on SQLite, then the database tests on a real PostgreSQL
-test: $(STAMP)
+## test: set up, lint, run the whole suite on SQLite, then the database tests on a real PostgreSQL
+test: $(STAMP) lint
 	$(BIN)/pytest
 	scripts/with-postgres $(BIN)/pytest -m db -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check --quiet src tests benchmarks
+	$(BIN)/ruff format --check --quiet src tests benchmarks
 
 ## bench: the IRT benchmarks against peers (installs the peers into the venv)
 bench: $(STAMP)
