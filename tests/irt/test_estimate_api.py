@@ -38,7 +38,7 @@ def test_constructor_only_stores() -> None:
         ({"model": "4PL"}, "The 'model' parameter of IRTModel must be one of"),
         ({"model": ["2PL", "xPL"]}, "Got ['2PL', 'xPL'] instead."),
         ({"tol": 0.0}, "The 'tol' parameter of IRTModel must be a float in the range (0.0, inf)"),
-        ({"accelerate": "squarem"}, "The 'accelerate' parameter"),
+        ({"accelerate": "aitken"}, "The 'accelerate' parameter"),
         ({"se_method": "sandwich"}, "The 'se_method' parameter"),
         ({"priors": {"b": ("norm", 0, 1)}}, "The 'priors' parameter"),
         ({"priors": {"g": ("gamma", 1, 1)}}, "The 'priors' parameter"),

@@ -114,11 +114,13 @@ def test_plain_em_never_decreases_loglik(simulate, seed: int) -> None:
     assert model.loglik_trace_[-1] > model.loglik_trace_[0]
 
 
-def test_acceleration_reaches_the_same_maximum_in_fewer_cycles(lsat7) -> None:
+@pytest.mark.parametrize("accelerate", ["ramsay", "squarem"])
+def test_acceleration_reaches_the_same_maximum_in_fewer_cycles(lsat7, accelerate) -> None:
     patterns, freq = lsat7
     plain = IRTModel(accelerate=None, tol=1e-7, se_method=None).fit(patterns, weights=freq)
-    fast = IRTModel(accelerate="ramsay", tol=1e-7, se_method=None).fit(patterns, weights=freq)
+    fast = IRTModel(accelerate=accelerate, tol=1e-7, se_method=None).fit(patterns, weights=freq)
     assert fast.n_iter_ < plain.n_iter_
+    assert fast.n_iter_ == len(fast.loglik_trace_) - 1
     np.testing.assert_allclose(fast.item_bank_.slopes, plain.item_bank_.slopes, atol=1e-5)
     assert fast.result_.loglik == pytest.approx(plain.result_.loglik, abs=1e-8)
 

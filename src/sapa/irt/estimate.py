@@ -13,12 +13,14 @@ Bock, R. D., & Zimowski, M. F. (1997). Multiple group IRT. In van der Linden & H
 Handbook of Modern Item Response Theory, 433–448.
 Ramsay, J. O. (1975). Solving implicit equations in psychometric data analysis.
 Psychometrika 40, 337–360.
+Varadhan, R., & Roland, C. (2008). Simple and globally convergent methods for accelerating the
+convergence of any EM algorithm. Scandinavian Journal of Statistics 35, 335–353.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -111,9 +113,13 @@ class IRTModel:
         (internal scale: ``a``, ``d``, ``logit g``, group mean and variance) is below ``tol``.
     max_iter : int, default 500
         Maximum number of EM cycles.
-    accelerate : {"ramsay", None}, default "ramsay"
-        Ramsay (1975) extrapolation of the EM sequence. ``None`` gives plain EM, whose
-        log-likelihood never decreases.
+    accelerate : {"squarem", "ramsay", None}, default "squarem"
+        ``"squarem"``: the squared extrapolation of Varadhan & Roland (2008, scheme S3) over two
+        EM cycles, followed by a stabilising EM cycle; an extrapolation that lowers the
+        log-likelihood below the second EM cycle's is discarded. ``"ramsay"``: Ramsay's (1975)
+        extrapolation after every cycle. ``None`` gives plain EM, whose log-likelihood never
+        decreases. Every EM cycle (E-step and M-step) counts towards ``max_iter`` and
+        ``n_iter_``; convergence is always judged on the change made by one EM cycle.
     se_method : {"oakes", "crossprod", None}, default "oakes"
         Standard errors from the observed information by Oakes' (1999) identity, or from the
         cross-product of person scores (XPD, cheaper and rougher); ``None`` for none. They are
@@ -142,7 +148,8 @@ class IRTModel:
         Whether the tolerance was met within ``max_iter`` cycles.
     loglik_trace_ : ndarray
         Marginal log-likelihood (plus log prior of the item parameters) at the start of each cycle
-        and, last, at the final estimates.
+        and, last, at the final estimates. Plain EM never decreases it; with SQUAREM it also
+        records the extrapolated points, including discarded ones.
     result_ : CalibrationResult
         Estimates, standard errors and fit statistics.
 
@@ -176,7 +183,7 @@ class IRTModel:
         "quad_range": Interval(float, 1.0, 20.0),
         "tol": Interval(float, 0.0, None, closed="neither"),
         "max_iter": Interval(int, 1, None),
-        "accelerate": [{"ramsay"}, None],
+        "accelerate": [{"squarem", "ramsay"}, None],
         "se_method": [{"oakes", "crossprod"}, None],
         "priors": [_is_prior_spec],
         "rng": [Interval(int, 0, None), np.random.Generator, None],
@@ -190,7 +197,7 @@ class IRTModel:
         quad_range: float = 6.0,
         tol: float = 1e-4,
         max_iter: int = 500,
-        accelerate: str | None = "ramsay",
+        accelerate: str | None = "squarem",
         se_method: str | None = "oakes",
         priors: Mapping[str, tuple[str, float, float] | None] | None = None,
         rng: RandomLike = None,
@@ -416,25 +423,104 @@ class IRTModel:
         self, spec: ParameterSpec, data: CalibrationData
     ) -> tuple[ParameterSpec, list[float], int, bool, float]:
         trace: list[float] = []
-        current = spec.free_vector()
-        previous_step: np.ndarray | None = None
-        change = np.inf
-        for iteration in range(1, self.max_iter + 1):
-            quadrature = spec.quadrature(self.n_quad, self.quad_range)
-            stats = accumulate(data.responses, data.weights, spec.bank(), quadrature, data.groups)
-            trace.append(stats.loglik + _log_prior(spec))
-            updated = m_step(spec, stats, quadrature.nodes)
+
+        def em_cycle(current: ParameterSpec) -> ParameterSpec:
+            """One E-step and M-step from ``current``; records the log-posterior at ``current``."""
+            quadrature = current.quadrature(self.n_quad, self.quad_range)
+            stats = accumulate(
+                data.responses, data.weights, current.bank(), quadrature, data.groups
+            )
+            trace.append(stats.loglik + _log_prior(current))
+            updated = m_step(current, stats, quadrature.nodes)
             _check_group_moments(updated)
-            proposal = updated.free_vector()
-            em_step = proposal - current
-            change = float(np.max(np.abs(em_step), initial=0.0))
-            if change < self.tol:
-                return updated, trace, iteration, True, change
-            if self.accelerate == "ramsay" and previous_step is not None:
-                updated, proposal = _ramsay(updated, current, proposal, em_step - previous_step)
-            previous_step = proposal - current
-            spec, current = updated, proposal
-        return spec, trace, self.max_iter, False, change
+            return updated
+
+        if self.accelerate == "squarem":
+            final, converged, change = _squarem(spec, em_cycle, trace, self.tol, self.max_iter)
+        else:
+            final, converged, change = _stepwise_em(
+                spec, em_cycle, self.tol, self.max_iter, ramsay=self.accelerate == "ramsay"
+            )
+        return final, trace, len(trace), converged, change
+
+
+def _largest_change(before: ParameterSpec, after: ParameterSpec) -> float:
+    """The convergence measure: largest absolute change of a free parameter (internal scale)."""
+    return float(np.max(np.abs(after.free_vector() - before.free_vector()), initial=0.0))
+
+
+def _stepwise_em(
+    spec: ParameterSpec,
+    em_cycle: Callable[[ParameterSpec], ParameterSpec],
+    tol: float,
+    max_iter: int,
+    *,
+    ramsay: bool,
+) -> tuple[ParameterSpec, bool, float]:
+    """EM cycles one after another, each optionally followed by Ramsay's extrapolation."""
+    current = spec.free_vector()
+    previous_step: np.ndarray | None = None
+    change = np.inf
+    for _ in range(max_iter):
+        updated = em_cycle(spec)
+        proposal = updated.free_vector()
+        em_step = proposal - current
+        change = float(np.max(np.abs(em_step), initial=0.0))
+        if change < tol:
+            return updated, True, change
+        if ramsay and previous_step is not None:
+            updated, proposal = _ramsay(updated, current, proposal, em_step - previous_step)
+        previous_step = proposal - current
+        spec, current = updated, proposal
+    return spec, False, change
+
+
+def _squarem(
+    spec: ParameterSpec,
+    em_cycle: Callable[[ParameterSpec], ParameterSpec],
+    trace: list[float],
+    tol: float,
+    max_iter: int,
+) -> tuple[ParameterSpec, bool, float]:
+    """SQUAREM, scheme S3 (Varadhan & Roland 2008).
+
+    From ``x0`` two EM cycles give ``x1`` and ``x2``; with ``r = x1 − x0``, ``v = x2 − 2x1 + x0``
+    and ``α = min(−‖r‖/‖v‖, −1)`` the extrapolation ``x0 − 2αr + α²v`` (projected onto the
+    table's bounds) is followed by one stabilising EM cycle. The extrapolation is kept only if
+    its log-posterior is at least that of ``x1``; otherwise the next round starts from ``x2``.
+    ``α = −1`` gives ``x2`` itself, so a round is never worse than two EM cycles.
+    """
+    change = np.inf
+    while len(trace) < max_iter:
+        first = em_cycle(spec)
+        change = _largest_change(spec, first)
+        if change < tol:
+            return first, True, change
+        if len(trace) >= max_iter:
+            return first, False, change
+        second = em_cycle(first)
+        loglik_first = trace[-1]
+        change = _largest_change(first, second)
+        if change < tol:
+            return second, True, change
+        start = spec.free_vector()
+        r = first.free_vector() - start
+        v = second.free_vector() - first.free_vector() - r
+        spec = second
+        curvature = float(v @ v)
+        if curvature <= 0 or len(trace) >= max_iter:
+            continue
+        alpha = min(-np.sqrt(float(r @ r) / curvature), -1.0)
+        candidate = spec.with_free_vector(start - 2 * alpha * r + alpha**2 * v).within_bounds()
+        if not candidate.is_valid():
+            continue
+        stabilised = em_cycle(candidate)
+        if np.isfinite(trace[-1]) and trace[-1] >= loglik_first:
+            spec = stabilised
+            change = _largest_change(candidate, stabilised)
+            if change < tol:
+                return stabilised, True, change
+    return spec, False, change
 
 
 def _spec_from_table(
