@@ -42,6 +42,7 @@ from scipy import stats
 from sapa._random import RandomLike, as_generator
 from sapa._validation import Interval, validate_params
 from sapa.errors import DataValidationError, Problem
+from sapa.irt.models import MISSING
 
 __all__ = [
     "AlphaResult",
@@ -50,9 +51,6 @@ __all__ = [
     "item_statistics",
     "score_key",
 ]
-
-MISSING = -1
-"""The code of a missing or not-presented response in a scored response matrix."""
 
 
 @dataclass(frozen=True)

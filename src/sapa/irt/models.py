@@ -36,7 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, log_expit, logsumexp
 
-__all__ = ["DICHOTOMOUS_MODELS", "ITEM_MODELS", "POLYTOMOUS_MODELS", "ItemBank"]
+__all__ = ["DICHOTOMOUS_MODELS", "ITEM_MODELS", "MISSING", "POLYTOMOUS_MODELS", "ItemBank"]
+
+MISSING = -1
+"""Code of a response that was not presented or not given, in every response matrix."""
 
 DICHOTOMOUS_MODELS = frozenset({"Rasch", "2PL", "3PL"})
 POLYTOMOUS_MODELS = frozenset({"GRM", "GPCM"})

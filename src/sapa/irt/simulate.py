@@ -9,12 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from sapa._random import RandomLike, as_generator
-from sapa.irt.models import ItemBank
+from sapa.irt.models import MISSING, ItemBank
 
 __all__ = ["MISSING", "simulate_responses"]
-
-MISSING = -1
-"""Code of a response that was not presented or not given."""
 
 
 def simulate_responses(
