@@ -25,8 +25,11 @@ from sapa.store import session_scope
 from sapa.store.columnar import (
     MISSING,
     PERSON_COLUMN,
+    ResponseMatrix,
+    ResponseWriter,
     file_sha256,
     read_responses,
+    stack_responses,
     write_responses,
 )
 
@@ -171,3 +174,79 @@ def test_record_is_stored_in_the_database(tmp_path: Path, engine: Engine, bookle
         stored = session.scalars(select(ResponseFile)).one()
         assert (stored.sha256, stored.n_persons, stored.n_items) == (info.sha256, 6, 4)
         assert read_responses(stored.path, expected_sha256=stored.sha256).values.shape == (6, 4)
+
+
+def test_streamed_chunks_read_back_like_one_write(tmp_path: Path, booklet_design) -> None:
+    values, persons, items = booklet_design
+    whole = write_responses(
+        tmp_path / "whole.parquet", values, person_codes=persons, item_codes=items
+    )
+    with ResponseWriter(tmp_path / "streamed.parquet", items) as writer:
+        for start, stop in ((0, 2), (2, 2), (2, 5), (5, 6)):
+            writer.append(persons[start:stop], values[start:stop])
+    streamed, expected = read_responses(writer.info.path), read_responses(whole.path)
+    assert streamed.person_codes == expected.person_codes
+    assert streamed.item_codes == expected.item_codes
+    np.testing.assert_array_equal(streamed.values, expected.values)
+    assert (writer.info.n_persons, writer.info.n_items) == (6, 4)
+    assert writer.info.sha256 == file_sha256(writer.info.path)
+    assert pq.read_schema(writer.info.path) == pq.read_schema(whole.path)
+    assert pq.ParquetFile(writer.info.path).metadata.num_row_groups == 3
+
+
+def test_one_chunk_gives_the_bytes_of_write_responses(tmp_path: Path, booklet_design) -> None:
+    values, persons, items = booklet_design
+    whole = write_responses(tmp_path / "a.parquet", values, person_codes=persons, item_codes=items)
+    with ResponseWriter(tmp_path / "b.parquet", items) as writer:
+        writer.append(persons, values)
+    assert writer.info.sha256 == whole.sha256
+
+
+@pytest.mark.parametrize(
+    ("persons", "values", "reason"),
+    [
+        (["S00001"], np.zeros((1, 4), dtype=int), "duplicate person codes: 'S00001'"),
+        (["X1"], np.full((1, 4), 200), "outside -1..127"),
+        (["X1"], np.zeros((1, 3), dtype=int), "expected \\(1, 4\\)"),
+    ],
+)
+def test_bad_chunk_discards_the_whole_file(
+    tmp_path: Path, booklet_design, persons, values, reason
+) -> None:
+    good, codes, items = booklet_design
+    target = tmp_path / "r.parquet"
+    with pytest.raises(DataValidationError, match=reason), ResponseWriter(target, items) as writer:
+        writer.append(codes[:3], good[:3])
+        writer.append(persons, values)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(StoreError, match="not written yet"):
+        writer.info  # noqa: B018
+
+
+def test_writer_refuses_bad_items_and_use_outside_its_block(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="duplicate item codes"):
+        ResponseWriter(tmp_path / "r.parquet", ["i1", "i1"])
+    writer = ResponseWriter(tmp_path / "r.parquet", ["i1"])
+    with pytest.raises(StoreError, match="not open"):
+        writer.append(["a"], np.zeros((1, 1), dtype=int))
+    with writer:
+        pass
+    assert read_responses(writer.info.path).values.shape == (0, 1)
+    with pytest.raises(StoreError, match="only once"), writer:
+        pass
+    assert list(tmp_path.iterdir()) == [tmp_path / "r.parquet"]
+
+
+def test_stack_responses_unites_booklets_with_missing_cells() -> None:
+    first = ResponseMatrix(("P1", "P2"), ("A", "B"), np.array([[1, 0], [0, 1]], dtype=np.int8))
+    second = ResponseMatrix(("P3",), ("B", "C"), np.array([[1, 2]], dtype=np.int8))
+    stacked = stack_responses([first, second])
+    assert stacked.person_codes == ("P1", "P2", "P3")
+    assert stacked.item_codes == ("A", "B", "C")
+    assert stacked.values.tolist() == [[1, 0, MISSING], [0, 1, MISSING], [MISSING, 1, 2]]
+
+
+def test_stack_responses_refuses_a_person_in_two_booklets() -> None:
+    first = ResponseMatrix(("P1",), ("A",), np.array([[1]], dtype=np.int8))
+    with pytest.raises(StoreError, match="P1"):
+        stack_responses([first, first])
