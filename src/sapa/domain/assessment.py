@@ -50,6 +50,17 @@ class ItemType(enum.StrEnum):
     PARTIAL_CREDIT = "partial_credit"
 
 
+DEFAULT_IRT_MODEL = {
+    ItemType.MULTIPLE_CHOICE: "3PL",
+    ItemType.MULTIPLE_RESPONSE: "2PL",
+    ItemType.CONSTRUCTED: "2PL",
+    ItemType.PARTIAL_CREDIT: "GPCM",
+}
+"""The IRT model an item of each type is calibrated with unless a run says otherwise: choice
+items can be guessed (3PL), constructed and all-or-nothing multiple-response items cannot
+(2PL), partial-credit items have ordered score categories (GPCM)."""
+
+
 class TestLanguage(enum.StrEnum):
     """Language a test form is delivered in (ISO 639-1)."""
 
