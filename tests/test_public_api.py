@@ -73,6 +73,18 @@ PUBLIC = {
         "row_counts",
     },
     "sapa.store": {"current_revision", "head_revision", "make_engine", "session_scope", "upgrade"},
+    "sapa.synth": {
+        "FORMATS",
+        "MANIFEST",
+        "REFERENCE_DATE",
+        "SCALES",
+        "NationSummary",
+        "RegionProgress",
+        "Scale",
+        "generate_nation",
+        "import_paths",
+        "plan_nation",
+    },
 }
 
 

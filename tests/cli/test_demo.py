@@ -1,7 +1,8 @@
-"""``sapa demo`` builds its database and runs the assessment tour end to end."""
+"""``sapa demo`` builds a nation, imports it and runs the assessment tour end to end."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,30 +11,34 @@ from typer.testing import CliRunner
 
 from sapa.cli import app
 from sapa.domain.geography import Region
+from sapa.domain.people import Student
 from sapa.store import make_engine
 
-SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
 
-
-def test_demo_builds_database_and_finds_the_planted_dif(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["demo", "--data-dir", str(tmp_path), "--sample", str(SAMPLE)], catch_exceptions=False
-    )
+def test_demo_imports_the_nation_and_finds_the_planted_dif(tmp_path: Path) -> None:
+    arguments = ["demo", "--data-dir", str(tmp_path), "--scale", "tiny", "--no-serve"]
+    result = CliRunner().invoke(app, arguments, catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "nation" / "manifest.json").read_text(encoding="utf-8"))
     engine = make_engine(f"sqlite:///{tmp_path / 'sapa.sqlite'}")
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Region)) == 20
+        pupils = connection.scalar(select(func.count()).select_from(Student))
     engine.dispose()
-    dif = pd.read_csv(tmp_path / "assessment" / "dif_language.csv", index_col=0)
-    assert set(dif.index[dif["ets_class"].isin(["B", "C"])]) == {"M03", "M07"}
-    parameters = pd.read_csv(tmp_path / "assessment" / "parameters.csv")
-    assert set(parameters["item"].dropna()) >= {f"M{j:02d}" for j in range(1, 25)}
-    scores = pd.read_parquet(tmp_path / "assessment" / "scores.parquet")
-    assert len(scores) == 8000 and {"eap", "PV1"} <= set(scores.columns)
+    assert pupils == manifest["rows"]["student"]
 
-
-def test_demo_refuses_a_missing_sample_folder(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["demo", "--data-dir", str(tmp_path), "--sample", str(tmp_path / "absent")]
+    results = tmp_path / "assessment"
+    truth = pd.read_csv(tmp_path / "nation" / "truth" / "items.csv")
+    planted = set(truth.loc[truth["dif_shift"] != 0, "item_code"]) & set(
+        truth.loc[truth["item_code"].str.startswith("MODO4"), "item_code"]
     )
-    assert result.exit_code == 1
+    dif = pd.read_csv(results / "dif.csv")
+    assert set(dif.loc[dif["ets_class"].isin(["B", "C"]), "item"]) == planted
+    recovery = pd.read_csv(results / "recovery.csv")
+    assert recovery["converged"].all() and (recovery["slope r (truth)"] > 0.8).all()
+    regions = pd.read_csv(results / "regions.csv")
+    assert len(regions) == 20
+    assert (results / "index.html").read_text(encoding="utf-8").count("<table") == 3
+
+    again = CliRunner().invoke(app, arguments, catch_exceptions=False)
+    assert again.exit_code == 0 and "Reusing the synthetic nation" in again.output

@@ -68,3 +68,12 @@ def test_streams_are_independent_of_each_other_and_reproducible() -> None:
     assert not np.array_equal(a, stream(7, 4, "pupils").random(5))
     assert not np.array_equal(a, stream(7, 3, "staff").random(5))
     assert not np.array_equal(a, stream(8, 3, "pupils").random(5))
+
+
+def test_a_region_depends_only_on_its_own_seed() -> None:
+    from _stages import build_schools
+
+    plan = plan_nation(SCALES["tiny"])[5]
+    first, again, other = build_schools(plan, 1), build_schools(plan, 1), build_schools(plan, 2)
+    assert first.tables["organization"].equals(again.tables["organization"])
+    assert not first.schools["enrolment"].equals(other.schools["enrolment"])

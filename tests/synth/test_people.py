@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _stages import build_people
 
 from sapa.domain.identifiers import iin_problem
 from sapa.synth import SCALES, plan_nation
 from sapa.synth._frame import RegionFrame
 from sapa.synth._targets import GRADE_WEIGHTS, REFERENCE_DATE
 from sapa.synth._workforce import CATEGORIES
-
-from _stages import build_people
 
 
 @pytest.fixture(scope="module")

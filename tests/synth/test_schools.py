@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from _stages import build_schools
 
 from sapa.domain.identifiers import bin_problem
 from sapa.synth import SCALES, plan_nation
 from sapa.synth._frame import RegionFrame
 from sapa.synth._geography import CITY_DISTRICTS
-
-from _stages import build_schools
 
 
 @pytest.fixture(scope="module")

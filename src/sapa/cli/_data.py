@@ -129,6 +129,17 @@ def status(context: typer.Context) -> None:
         print_status(engine)
 
 
+_REGION_COLUMNS = {
+    "organization": "schools",
+    "student": "pupils",
+    "teacher": "pedagogues",
+    "building": "buildings",
+    "construction_project": "projects",
+}
+"""Entities shown one by one in the per-region table (with their column headings); every
+attributable entity is summed in "all records"."""
+
+
 def print_status(engine: Engine) -> None:
     """Tables of row counts per entity and, where attributable, per region."""
     counts = row_counts(engine)
@@ -144,10 +155,12 @@ def print_status(engine: Engine) -> None:
     if not attributed:
         return
     regions = sorted({code for name in attributed for code in by_region[name]})
+    shown = [name for name in _REGION_COLUMNS if name in attributed]
     per_region = Table(title="Rows per region", title_justify="left")
-    per_region.add_column("entity")
+    per_region.add_column("region")
+    for heading in [*(_REGION_COLUMNS[name] for name in shown), "all records"]:
+        per_region.add_column(heading, justify="right")
     for code in regions:
-        per_region.add_column(code, justify="right")
-    for name in attributed:
-        per_region.add_row(name, *(str(by_region[name].get(code, 0)) for code in regions))
+        total = sum(by_region[name].get(code, 0) for name in attributed)
+        per_region.add_row(code, *(str(by_region[name].get(code, 0)) for name in shown), str(total))
     console.print(per_region)

@@ -172,7 +172,7 @@ def add_staff(frame: RegionFrame) -> None:
     ).astype("timedelta64[D]")
     career_start = _august_of(joined)
     tenure_days = (np.datetime64(str(REFERENCE_DATE)) - career_start).astype(np.int64)
-    moved = rng.random(n) < 0.3
+    moved = (rng.random(n) < 0.3) & ~leaving
     hired = career_start + np.where(moved, rng.random(n) * tenure_days, 0).astype("timedelta64[D]")
     left = np.where(
         leaving,
