@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev,postgres]"
 	touch $(STAMP)
 
-## demo: set up, build a synthetic region, import it and show the result
+## demo: set up, build the region-scale synthetic nation, import it, assess it, serve the results
 demo: $(STAMP)
 	$(BIN)/sapa demo
 
@@ -25,10 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check --quiet src tests benchmarks
 	$(BIN)/ruff format --check --quiet src tests benchmarks
 
-## bench: the IRT benchmarks against peers (installs the peers into the venv)
+## bench: the benchmarks of BENCHMARKS.md (installs the IRT peers into the venv)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/irt_calibration.py --sizes 20000 200000
+	$(BIN)/python benchmarks/synth_generation.py --scales tiny region national
 
 ## docs: regenerate the generated parts of docs/ from the code
 docs: $(STAMP)
