@@ -67,6 +67,7 @@ PUBLIC = {
         "import_files",
         "import_tables",
         "initialise",
+        "read_entity",
         "read_table",
         "region_counts",
         "region_path",

@@ -10,6 +10,7 @@ from sapa.domain import (
     leadership,
     organizations,
     people,
+    quality,
     welfare,
     workforce,
 )
@@ -24,6 +25,7 @@ ENTITY_MODULES = (
     infrastructure,
     welfare,
     assessment,
+    quality,
 )
 
 __all__ = ["Base", "BINType", "ENTITY_MODULES", "IINType", "entities"]

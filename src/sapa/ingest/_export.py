@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -174,3 +175,17 @@ def export_entity(engine: Engine, entity: str, directory: str | Path, fmt: str =
 def export_all(engine: Engine, directory: str | Path, fmt: str = "csv") -> Sequence[Path]:
     """Export every entity (dependency order) to ``directory``; returns the files written."""
     return [export_entity(engine, name, directory, fmt) for name in entity_schemas()]
+
+
+def read_entity(engine: Engine, entity: str) -> pd.DataFrame:
+    """An entity's rows as a DataFrame in file layout: the columns of its file, references as
+    codes, vocabulary values as text, rows sorted by natural key (what analyses read)."""
+    schema = entity_schemas()[entity]
+    try:
+        with engine.connect() as connection:
+            rows = fetch_rows(connection, schema)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"Cannot read {entity} from {engine.url!r}: {exc}") from exc
+    return pd.DataFrame(
+        [[_cell(value) for value in row] for row in rows], columns=list(schema.field_names)
+    )
