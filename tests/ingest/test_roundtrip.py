@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from ingest_support import GEOGRAPHY, snapshot
@@ -19,6 +20,7 @@ from sapa.ingest import (
     export_all,
     export_entity,
     import_files,
+    read_entity,
     read_table,
 )
 from sapa.ingest._values import is_empty, parse_value
@@ -158,3 +160,25 @@ def test_every_entity_round_trips(
     assert snapshot(engine) == before
     second = export_entity(engine, name, tmp_path / "second", fmt)
     assert _content(first) == _content(second)
+
+
+@pytest.mark.parametrize("entity", ["teacher", "category_assignment", "indicator_value"])
+def test_read_entity_gives_the_exported_rows_as_a_frame(
+    engine: Engine, tmp_path: Path, entity: str
+) -> None:
+    import_files(engine, [SAMPLE])
+    frame = read_entity(engine, entity)
+    exported = export_entity(engine, entity, tmp_path, "parquet")
+    expected = pd.read_parquet(exported)
+    assert list(frame.columns) == list(expected.columns)
+    assert len(frame) == len(expected)
+    for column in frame.columns:
+        left = frame[column].tolist()
+        right = expected[column].tolist()
+        assert [None if pd.isna(v) else v for v in left] == [
+            None if pd.isna(v) else v for v in right
+        ], column
+    schema = entity_schemas()[entity]
+    for spec in schema.fields:
+        if spec.enum_class is not None:
+            assert all(type(v) is str for v in frame[spec.name].dropna())

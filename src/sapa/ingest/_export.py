@@ -36,19 +36,24 @@ __all__ = ["export_all", "export_entity", "fetch_rows"]
 _FIXED_TIMESTAMP = dt.datetime(2000, 1, 1)
 
 
-def fetch_rows(connection: Connection, schema: EntitySchema) -> list[list[Any]]:
-    """All rows of an entity as file values (references as codes), sorted by natural key."""
+def _file_layout_select(schema: EntitySchema) -> Any:
+    """SELECT of an entity's file columns, references resolved to the targets' codes."""
     table = schema.table
     selected = []
     joined: Any = table
     for spec in schema.fields:
         if spec.target is None:
-            selected.append(table.c[spec.column])
+            selected.append(table.c[spec.column].label(spec.name))
             continue
         target = entity_schemas()[spec.target].table.alias(f"ref_{spec.column}")
         joined = joined.outerjoin(target, table.c[spec.column] == target.c.id)
-        selected.append(target.c.code)
-    rows = [list(row) for row in connection.execute(select(*selected).select_from(joined))]
+        selected.append(target.c.code.label(spec.name))
+    return select(*selected).select_from(joined)
+
+
+def fetch_rows(connection: Connection, schema: EntitySchema) -> list[list[Any]]:
+    """All rows of an entity as file values (references as codes), sorted by natural key."""
+    rows = [list(row) for row in connection.execute(_file_layout_select(schema))]
     positions = [schema.field_names.index(name) for name in schema.natural_key]
     rows.sort(key=lambda row: [(False, 0) if row[i] is None else (True, row[i]) for i in positions])
     return rows
@@ -181,11 +186,18 @@ def read_entity(engine: Engine, entity: str) -> pd.DataFrame:
     """An entity's rows as a DataFrame in file layout: the columns of its file, references as
     codes, vocabulary values as text, rows sorted by natural key (what analyses read)."""
     schema = entity_schemas()[entity]
+    statement = _file_layout_select(schema)
+    order = {column.name: column for column in statement.selected_columns}
+    statement = statement.order_by(
+        *(order[name].asc().nulls_first() for name in schema.natural_key)
+    )
     try:
         with engine.connect() as connection:
-            rows = fetch_rows(connection, schema)
+            result = connection.execute(statement)
+            frame = pd.DataFrame(result.fetchall(), columns=list(schema.field_names))
     except SQLAlchemyError as exc:
         raise StoreError(f"Cannot read {entity} from {engine.url!r}: {exc}") from exc
-    return pd.DataFrame(
-        [[_cell(value) for value in row] for row in rows], columns=list(schema.field_names)
-    )
+    for spec in schema.fields:
+        if spec.enum_class is not None:
+            frame[spec.name] = frame[spec.name].map(_cell)
+    return frame
