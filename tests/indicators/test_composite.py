@@ -484,7 +484,8 @@ def test_default_framework_loads_and_names_known_codes() -> None:
     context = {figure.indicator for rule in framework.flags for figure in rule.context}
     assert context <= KNOWN_CODES
     assert {rule.reason for rule in framework.flags} == {
-        "low_outcomes",
+        "low_outcomes_mathematics",
+        "low_outcomes_reading",
         "low_outcomes_vs_similar",
         "overdue_attestations",
         "overcrowded",

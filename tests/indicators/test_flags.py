@@ -271,3 +271,13 @@ def test_default_framework_flags_run() -> None:
     assert evidence["low_parent_satisfaction"] == (
         "Parent satisfaction (SD units) −0.41 (95% CI −0.61 to −0.21) against the national 0.00"
     )
+
+
+def test_a_reason_names_one_rule_only(tmp_path: Path) -> None:
+    duplicated = FRAMEWORK_TEXT.replace(
+        "  - reason: overdue_attestations", "  - reason: low_outcomes"
+    )
+    path = tmp_path / "framework.yaml"
+    path.write_text(duplicated, encoding="utf-8")
+    with pytest.raises(DataValidationError, match="used by an earlier rule"):
+        Framework.from_yaml(path)

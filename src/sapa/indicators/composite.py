@@ -644,6 +644,15 @@ def _parse(data: Any, source: str, lines: Mapping[str, int]) -> Framework:
         if (rule := _parse_rule(r, item, f"flags[{position}]", names, level, uncertainty.interval))
         is not None
     )
+    seen: set[str] = set()
+    for position, rule in enumerate(flags):
+        if rule.reason in seen:
+            r.fail(
+                f"flags[{position}].reason",
+                f"reason {rule.reason!r} is used by an earlier rule; each reason names one rule "
+                "(a unit is flagged at most once per reason)",
+            )
+        seen.add(rule.reason)
     if r.problems:
         raise DataValidationError(r.problems)
     return Framework(
