@@ -9,13 +9,19 @@ suppressed: the value and its uncertainty are withheld, the count is kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from sapa.errors import DataValidationError, Problem
+
 __all__ = [
     "ALL",
+    "as_dates",
+    "check_tables",
+    "per_school",
+    "ratio_of_counts",
     "COLUMNS",
     "LEVELS",
     "MIN_CELL",
@@ -70,6 +76,14 @@ class Units:
         schools["region"] = schools["district"].map(region_of)
         schools["nation"] = NATION
         self.frame = schools.set_index("school")[["district", "region", "nation"]]
+
+    def all(self, level: str) -> pd.Index:
+        """Every unit of ``level`` in the hierarchy, sorted."""
+        if level == "school":
+            return self.frame.index.sort_values()
+        if level == "nation":
+            return pd.Index([NATION])
+        return pd.Index(self.frame[level].unique()).sort_values()
 
     def of(self, schools: pd.Series | Sequence[str], level: str) -> np.ndarray:
         """The unit code at ``level`` of each school in ``schools``."""
@@ -149,3 +163,47 @@ def suppress(table: pd.DataFrame, min_n: int = MIN_CELL) -> pd.DataFrame:
     table.loc[small, ["value", "se", "ci_low", "ci_high"]] = np.nan
     table["suppressed"] = table["suppressed"] | small
     return table
+
+
+def check_tables(tables: Mapping[str, pd.DataFrame], required: Mapping[str, Sequence[str]]) -> None:
+    """Raise one :class:`DataValidationError` naming every missing table and column."""
+    problems = []
+    for entity, columns in required.items():
+        if entity not in tables:
+            problems.append(Problem(entity, None, None, "table is missing"))
+            continue
+        missing = [c for c in columns if c not in tables[entity].columns]
+        problems += [Problem(entity, None, c, "column is missing") for c in missing]
+    if problems:
+        raise DataValidationError(problems)
+
+
+def as_dates(values: pd.Series) -> pd.Series:
+    """File-layout dates (``datetime.date``, ISO text or empty) as datetimes, NaT when empty."""
+    return pd.Series(pd.to_datetime(values.to_numpy(dtype=object)), index=values.index)
+
+
+def per_school(school_codes: pd.Series, schools: pd.Index) -> np.ndarray:
+    """Number of rows of each school (0 for schools without any)."""
+    return school_codes.value_counts().reindex(schools, fill_value=0).to_numpy(np.int64)
+
+
+def ratio_of_counts(
+    counts: pd.DataFrame,
+    indicator: str,
+    numerator: str,
+    denominator: str,
+    units: Units,
+    *,
+    levels: Sequence[str] = LEVELS,
+) -> pd.DataFrame:
+    """``Σ numerator / Σ denominator`` of per-school counts (indexed by school) at each level."""
+    frame = counts[[numerator, denominator]].rename_axis("school").reset_index()
+    return ratio_by_level(
+        frame,
+        indicator=indicator,
+        numerator=numerator,
+        denominator=denominator,
+        units=units,
+        levels=levels,
+    )
