@@ -143,7 +143,7 @@ def score_administration(
         answered = (data.to_numpy() >= 0).any(axis=1)
         data = data[answered]
         models = [DEFAULT_IRT_MODEL[t] for t in domain_items["item_type"]]
-        model = IRTModel(model=models).fit(data.to_numpy())
+        model = IRTModel(model=models).fit(data)
         bank = model.item_bank_
         matrix = data.to_numpy()
         eap = score(bank, matrix, method="EAP")

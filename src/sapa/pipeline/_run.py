@@ -22,7 +22,19 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from sapa.indicators._table import Units, suppress
+from sapa.indicators._table import ALL, Units
+from sapa.indicators.composite import (
+    Framework,
+    compare_with_similar,
+    composite_index,
+    similar_schools,
+)
+from sapa.indicators.flags import support_flags
+from sapa.indicators.infrastructure import conditions_indicators
+from sapa.indicators.leadership import leadership_indicators
+from sapa.indicators.outcomes import outcome_indicators
+from sapa.indicators.welfare import welfare_indicators
+from sapa.indicators.workforce import workforce_indicators
 from sapa.irt.scales import ProficiencyLevels
 from sapa.pipeline._monitoring import DomainResult, monitoring_administrations, score_administration
 from sapa.pipeline._store import digest_of, load_tables, save_run
@@ -48,6 +60,7 @@ ENTITIES = (
     "young_specialist_support",
     "leader_candidate",
     "leader_selection",
+    "leader_cohort",
     "leader_cohort_member",
     "leader_reserve",
     "head_appointment",
@@ -78,7 +91,6 @@ class RunSettings:
     cut_scores: tuple[float, ...] = (400.0, 475.0, 550.0, 625.0)
     level_labels: tuple[str, ...] = ("below_1", "1", "2", "3", "4")
     framework: str = "school-quality-2025"
-    monte_carlo_draws: int = 200
 
     @property
     def snapshot(self) -> dt.date:
@@ -95,7 +107,6 @@ class RunSettings:
             "cut_scores": list(self.cut_scores),
             "level_labels": list(self.level_labels),
             "framework": self.framework,
-            "monte_carlo_draws": self.monte_carlo_draws,
         }
 
 
@@ -156,6 +167,62 @@ def _pupil_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return frame
 
 
+def _outcomes(
+    domains: list[DomainResult],
+    pupils: pd.DataFrame,
+    units: Units,
+    levels: ProficiencyLevels,
+    min_cell: int,
+) -> list[pd.DataFrame]:
+    """Outcome indicators per domain and grade (``outcomes.mean.MLIT4``…), and per domain over
+    the tested grades together (``outcomes.mean.MLIT``, each grade on its own reporting scale of
+    mean 500: a pupil's standing in the grade), which the composite index uses. Subgroup rows
+    are kept from the district level up: within one school they are mostly below the
+    publication threshold."""
+    parts = []
+    for result in domains:
+        table = outcome_indicators(
+            result.scores,
+            pupils.loc[result.scores.index],
+            units,
+            domain=f"{result.domain}{result.grade}",
+            levels=levels,
+            min_cell=min_cell,
+        )
+        parts.append(table[(table["level"] != "school") | (table["subgroup"] == ALL)])
+    for domain in sorted({result.domain for result in domains}):
+        scores = pd.concat([r.scores for r in domains if r.domain == domain])
+        parts.append(
+            outcome_indicators(
+                scores,
+                pupils.loc[scores.index],
+                units,
+                domain=domain,
+                levels=levels,
+                subgroups=(),
+                min_cell=min_cell,
+            )
+        )
+    return parts
+
+
+def _school_context(tables: dict[str, pd.DataFrame], pupils: pd.DataFrame) -> pd.DataFrame:
+    """What similar schools share: urban or rural, small-class, language of instruction,
+    enrolment and the share of pupils from low-income families."""
+    schools = tables["organization"].set_index("code")
+    locality = tables["settlement"].set_index("code")["locality"]
+    low_income = pupils.groupby("school")["low_income"].mean()
+    return pd.DataFrame(
+        {
+            "urban": schools["settlement_code"].map(locality) == "urban",
+            "small_class": schools["small_class"].astype(bool),
+            "language": schools["instruction_language"],
+            "enrolment": np.log1p(schools["enrolment"].fillna(0).astype(float)),
+            "low_income": low_income.reindex(schools.index).fillna(0.0),
+        }
+    )
+
+
 def run_assessment(
     engine: Engine, settings: RunSettings, *, report: StageCallback | None = None
 ) -> RunSummary:
@@ -193,22 +260,31 @@ def run_assessment(
 
     parts = []
     with _stage(summary, "outcomes", report):
-        from sapa.indicators.outcomes import outcome_indicators
+        parts += _outcomes(summary.domains, pupils, units, levels, settings.min_cell)
+    with _stage(summary, "teachers, conditions, welfare, leadership", report):
+        day, cell = settings.snapshot, settings.min_cell
+        parts.append(workforce_indicators(tables, units, on=day, min_cell=cell))
+        parts.append(conditions_indicators(tables, units, on=day))
+        parts.append(welfare_indicators(tables, units, on=day, min_cell=cell))
+        parts.append(leadership_indicators(tables, units, on=day, min_cell=cell))
+    values = pd.concat(parts, ignore_index=True)
 
-        for result in summary.domains:
-            parts.append(
-                outcome_indicators(
-                    result.scores,
-                    pupils.loc[result.scores.index],
-                    units,
-                    domain=f"{result.domain}{result.grade}",
-                    levels=levels,
-                    min_cell=settings.min_cell,
-                )
-            )
-    values = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    summary.values = suppress(values, settings.min_cell) if len(values) else values
-    summary.flag_table = pd.DataFrame(columns=["level", "unit", "reason", "evidence"])
+    with _stage(summary, "composite", report):
+        framework = Framework.builtin(settings.framework)
+        similar = similar_schools(_school_context(tables, pupils), k=10)
+        values = pd.concat(
+            [values, compare_with_similar(values, similar, "outcomes.mean.MLIT")],
+            ignore_index=True,
+        )
+        values = pd.concat(
+            [values, composite_index(values, framework, rng=rng).to_frame()], ignore_index=True
+        )
+    with _stage(summary, "flags", report):
+        summary.flag_table = pd.concat(
+            [support_flags(values, framework, level=level) for level in ("school", "district")],
+            ignore_index=True,
+        )
+    summary.values = values
     with _stage(summary, "save", report):
         summary.results_sha256 = save_run(
             engine,
