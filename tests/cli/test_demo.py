@@ -38,7 +38,7 @@ def test_demo_imports_the_nation_and_finds_the_planted_dif(tmp_path: Path) -> No
     assert recovery["converged"].all() and (recovery["slope r (truth)"] > 0.8).all()
     regions = pd.read_csv(results / "regions.csv")
     assert len(regions) == 20
-    assert (results / "index.html").read_text(encoding="utf-8").count("<table") == 3
+    assert (results / "index.html").read_text(encoding="utf-8").count("<table") == 5
 
     again = CliRunner().invoke(app, arguments, catch_exceptions=False)
     assert again.exit_code == 0 and "Reusing the synthetic nation" in again.output

@@ -124,6 +124,16 @@ def _regions(summary: RunSummary, indicator: str) -> pd.DataFrame:
     return table.sort_values("mean", ascending=False).round(1)
 
 
+def _rank_intervals(summary: RunSummary) -> pd.DataFrame:
+    """Schools by median rank of the composite index, with the 5th–95th percentile interval."""
+    values = summary.values
+    ranks = values[(values["indicator"] == "composite.rank") & values["value"].notna()]
+    table = ranks[["unit", "value", "ci_low", "ci_high"]].rename(
+        columns={"unit": "school", "value": "median rank", "ci_low": "from", "ci_high": "to"}
+    )
+    return table.sort_values("median rank").astype({"median rank": int, "from": int, "to": int})
+
+
 def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> dict[str, pd.DataFrame]:
     console.rule(f"The national quality assessment of {year}")
     summary = run_assessment(
@@ -146,7 +156,20 @@ def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> dict[str,
     )
     regions = _regions(summary, "outcomes.mean.MLIT4")
     _print_frame(regions, "Grade 4 mathematical literacy by region (mean 500, SD 100; 95% CI)")
-    tables = {"recovery": recovery, "dif": dif.reset_index(), "regions": regions}
+    ranks = _rank_intervals(summary)
+    _print_frame(
+        pd.concat([ranks.head(5), ranks.tail(5)]),
+        f"School quality index: rank intervals of the first and last five of {len(ranks)} schools",
+    )
+    reasons = summary.flag_table.groupby(["level", "reason"]).size().rename("units").reset_index()
+    _print_frame(reasons, "Needs support: schools and districts flagged, by reason")
+    tables = {
+        "recovery": recovery,
+        "dif": dif.reset_index(),
+        "regions": regions,
+        "ranks": ranks,
+        "flags": summary.flag_table,
+    }
     for name, table in tables.items():
         with atomic_destination(out / f"{name}.csv") as path:
             table.to_csv(path, index=False)
