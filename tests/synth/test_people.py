@@ -171,3 +171,8 @@ def test_school_quality_follows_teachers_and_conditions(nation: list[RegionFrame
     slope = np.polyfit(schools["senior_teacher_share"], schools["quality"], 1)[0]
     assert slope > 0.3
     assert schools["quality"].std() == pytest.approx(0.25, abs=0.1)
+
+
+def test_nobody_mentors_themselves(nation: list[RegionFrame]) -> None:
+    support = _all(nation, "young_specialist_support").dropna(subset=["mentor_code"])
+    assert (support["mentor_code"] != support["teacher_code"]).all()

@@ -479,7 +479,7 @@ def _young_specialists(rng: np.random.Generator, frame: RegionFrame) -> None:
     for k in young:
         school = teachers["organization_code"].iat[k]
         rural = not teachers["urban"].iat[k]
-        options = mentors_by_school.get(school, [])
+        options = [c for c in mentors_by_school.get(school, []) if c != teachers["code"].iat[k]]
         mentor = options[rng.integers(len(options))] if options and rng.random() < 0.85 else None
         loan = rural and rng.random() < 0.4
         starts = start[k].astype(object)
