@@ -162,6 +162,9 @@ def test_forms_hold_two_blocks_per_domain_and_link_every_pair(nation, grade, per
         assert tuple(int(counts[d]) for d in DOMAINS) == per_domain
         assert list(subject.loc[kk]) == sorted(subject.loc[kk], key=DOMAINS.index)
         forms[form] = set(kk)
+        if grade == 4:
+            for language in ("KK", "RU"):
+                assert booklet_items(nation, f"MODO4-2020-F{form}-{language}") == kk
     pool = set.union(*forms.values())
     assert len(pool) == 3 * sum(per_domain) // 2
     for domain, size in zip(DOMAINS, per_domain, strict=True):
@@ -199,15 +202,18 @@ def test_tables_are_import_ready_with_plausible_values(nation, assert_matches_sc
     versions = nation.tables["item_version"]
     assert len(versions) == 2 * len(items) and set(versions["language"]) == {"kk", "ru"}
     booklets = nation.tables["booklet"]
-    assert len(booklets) == 6 + 6 + 2 * len(TEACHING_SUBJECT_SHARES)
+    assert len(booklets) == 6 + 6 + 6 + 2 * len(TEACHING_SUBJECT_SHARES)
     assert booklets["code"].str.len().max() <= 40
     for code in booklets.loc[booklets["administration_code"] == "OZP-2025", "code"]:
         placed = booklet_items(nation, code)
         assert len(placed) == 100 and sum(c.startswith("OZP-PED-") for c in placed) == 30
     administrations = nation.tables["administration"].set_index("code")
-    for code in ("MODO4-2025", "MODO9-2025"):
-        assert administrations.loc[code, "starts_on"] >= dt.date(2025, 4, 1)
-        assert administrations.loc[code, "ends_on"] <= dt.date(2025, 5, 31)
+    for code in ("MODO4-2020", "MODO4-2025", "MODO9-2025"):
+        year = administrations.loc[code, "year"]
+        assert year == int(code[-4:])
+        assert administrations.loc[code, "starts_on"] >= dt.date(year, 4, 1)
+        assert administrations.loc[code, "ends_on"] <= dt.date(year, 5, 31)
+    assert administrations.loc["MODO4-2020", "assessment_programme_code"] == "MODO4"
     assert isinstance(administrations.loc["OZP-2025", "starts_on"], dt.date)
 
 
@@ -235,11 +241,14 @@ def test_response_files_match_their_records_and_omit_about_5_percent(nation) -> 
             & (matrix.values <= max_score.loc[list(matrix.item_codes)].to_numpy())
         ).all()
         if row.administration_code != "OZP-2025":
-            expected = pupils.loc[pupils["booklet_code"] == row.booklet_code, "student_code"]
+            prior = row.administration_code == "MODO4-2020"
+            column = "prior_booklet_code" if prior else "booklet_code"
+            expected = pupils.loc[pupils[column] == row.booklet_code, "student_code"]
             assert matrix.person_codes == tuple(expected)
             omitted += int((matrix.values == -1).sum())
             presented += matrix.values.size
-            assert row.created_at == dt.datetime(2025, 5, 8, 18, 0)
+            end = dt.date(2020, 5, 7) if prior else dt.date(2025, 5, 8)
+            assert row.created_at == dt.datetime.combine(end, dt.time(18, 0))
     assert omitted / presented == pytest.approx(0.05, abs=0.005)
 
 
@@ -252,6 +261,42 @@ def test_pupils_truth_has_absences_unit_spread_and_correlated_domains(nation) ->
     assert theta.std().to_numpy() == pytest.approx(1.0, abs=0.1)
     correlation = theta.corr().to_numpy()[np.triu_indices(3, 1)]
     assert correlation == pytest.approx(0.75, abs=0.05)
+
+
+def test_grade9_prior_is_the_pupils_own_part_and_leaves_the_school_as_value_added(nation) -> None:
+    pupils = pd.read_parquet(nation.out / "truth" / "pupils.parquet")
+    prior_columns = [f"prior_theta_{d.lower()}" for d in DOMAINS]
+    grade4 = pupils[pupils["administration_code"] == "MODO4-2025"]
+    assert grade4[prior_columns].isna().all().all() and grade4["prior_booklet_code"].isna().all()
+    frame = fake_frame(0, 8000)
+    grade9 = pupils[pupils["administration_code"] == "MODO9-2025"].merge(
+        frame.students.drop(columns="organization_code").rename(columns={"code": "student_code"}),
+        on="student_code",
+    )
+    assert len(grade9) == 8000 and grade9[prior_columns].notna().all().all()
+    assert grade9["prior_booklet_code"].isna().mean() == pytest.approx(0.03, abs=0.006)
+    assert set(grade9["prior_booklet_code"].dropna().str[:10]) == {"MODO4-2020"}
+    prior = grade9[prior_columns].to_numpy()
+    assert prior.std(axis=0) == pytest.approx(1.0, abs=0.05)
+    school = frame.plan.target.quality_shift + frame.schools.set_index("code")["quality"]
+    school_part = school.loc[grade9["organization_code"]].to_numpy()
+    for k, domain in enumerate(DOMAINS):
+        own = grade9[f"theta_{domain.lower()}"].to_numpy() - school_part
+        assert np.corrcoef(own, prior[:, k])[0, 1] == pytest.approx(0.7, abs=0.02)
+        assert abs(np.corrcoef(school_part, prior[:, k])[0, 1]) < 0.03
+    # θ9 on θ4, the context and school dummies: the dummies are region shift + quality.
+    context = grade9[["low_income", "special_needs", "socially_vulnerable"]].astype(float)
+    context["kazakh"] = (grade9["instruction_language"] != "ru").astype(float)
+    context["girl"] = (grade9["sex"] == "F").astype(float)
+    dummies = pd.get_dummies(grade9["organization_code"], dtype=float)
+    design = np.column_stack([prior, context.to_numpy(), dummies.to_numpy()])
+    truth = school.loc[dummies.columns].to_numpy()
+    for domain in DOMAINS:
+        coefficients, *_ = np.linalg.lstsq(design, grade9[f"theta_{domain.lower()}"], rcond=None)
+        effect = coefficients[-len(truth) :]
+        slope = np.polyfit(truth, effect, 1)[0]
+        assert slope == pytest.approx(1.0, abs=0.1)
+        assert np.corrcoef(truth, effect)[0, 1] > 0.97
 
 
 def test_planted_dif_is_reported_and_exact(nation) -> None:

@@ -124,6 +124,30 @@ def _regions(summary: RunSummary, indicator: str) -> pd.DataFrame:
     return table.sort_values("mean", ascending=False).round(1)
 
 
+def _print_value_added(summary: RunSummary, nation: Path) -> None:
+    """How the run's value-added of grade-9 mathematics matches the schools' true effects."""
+    values = summary.values
+    rows = values[
+        (values["indicator"] == "value_added.MLIT9")
+        & (values["level"] == "school")
+        & values["value"].notna()
+    ].set_index("unit")
+    if rows.empty:
+        return
+    truth = pd.read_csv(nation / "truth" / "schools.csv").set_index("code")
+    effect = (truth["quality"] + truth["region_shift"]).loc[rows.index]
+    # Value-added is relative to the nation: centre the truth on the modelled pupils' schools.
+    effect -= np.average(effect, weights=rows["n"])
+    scale = np.polyfit(effect, rows["value"], 1)[0]
+    inside = ((rows["ci_low"] <= scale * effect) & (scale * effect <= rows["ci_high"])).mean()
+    console.print(
+        f"Value-added, grade 9 mathematical literacy ({len(rows)} schools): correlation with "
+        f"the true school effects {np.corrcoef(effect, rows['value'])[0, 1]:.2f}; "
+        f"{inside:.0%} of the (rescaled) true effects inside their 95% intervals.",
+        highlight=False,
+    )
+
+
 def _rank_intervals(summary: RunSummary) -> pd.DataFrame:
     """Schools by median rank of the composite index, with the 5th–95th percentile interval."""
     values = summary.values
@@ -154,6 +178,7 @@ def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> dict[str,
         f"{', '.join(sorted(flagged)) or 'none'}; planted: {', '.join(sorted(planted & tested))}.",
         highlight=False,
     )
+    _print_value_added(summary, nation)
     regions = _regions(summary, "outcomes.mean.MLIT4")
     _print_frame(regions, "Grade 4 mathematical literacy by region (mean 500, SD 100; 95% CI)")
     ranks = _rank_intervals(summary)

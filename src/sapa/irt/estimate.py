@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 from scipy.special import logit
 
+from sapa._estimator import Estimator
 from sapa._random import RandomLike
 from sapa._validation import Interval, described, validate_params
 from sapa.errors import (
@@ -36,7 +37,6 @@ from sapa.errors import (
     ConvergenceWarning,
     DataValidationError,
     ModelSpecError,
-    NotFittedError,
     Problem,
 )
 from sapa.irt._estep import accumulate
@@ -93,7 +93,7 @@ def _is_prior_spec(value: Any) -> bool:
     return True
 
 
-class IRTModel:
+class IRTModel(Estimator):
     """Unidimensional item calibration by marginal maximum likelihood (Bock–Aitkin EM).
 
     Parameters
@@ -211,13 +211,6 @@ class IRTModel:
         self.se_method = se_method
         self.priors = priors
         self.rng = rng
-
-    def __getattr__(self, name: str) -> Any:
-        if name.endswith("_") and not name.startswith("__"):
-            raise NotFittedError(
-                f"This IRTModel instance is not fitted yet; call 'fit' before using '{name}'."
-            )
-        raise AttributeError(name)
 
     # ---------------------------------------------------------------- public
     def fit(

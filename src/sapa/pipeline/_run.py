@@ -30,9 +30,11 @@ from sapa.indicators.composite import (
     similar_schools,
 )
 from sapa.indicators.flags import support_flags
+from sapa.indicators.growth import growth_indicators, student_growth_percentiles
 from sapa.indicators.infrastructure import conditions_indicators
 from sapa.indicators.leadership import leadership_indicators
 from sapa.indicators.outcomes import outcome_indicators
+from sapa.indicators.value_added import contextual_value_added
 from sapa.indicators.welfare import welfare_indicators
 from sapa.indicators.workforce import workforce_indicators
 from sapa.irt.scales import ProficiencyLevels
@@ -160,6 +162,7 @@ def _pupil_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "language": students["instruction_language"],
             "sex": students["sex"],
             "low_income": students["low_income"],
+            "special_needs": students["special_needs"],
             "locality": students["organization_code"].map(schools["settlement_code"].map(locality)),
             "small_class": students["organization_code"].map(schools["small_class"]),
         }
@@ -203,6 +206,69 @@ def _outcomes(
                 min_cell=min_cell,
             )
         )
+    return parts
+
+
+def _progress(
+    engine: Engine,
+    settings: RunSettings,
+    domains: list[DomainResult],
+    pupils: pd.DataFrame,
+    units: Units,
+    rng: np.random.Generator,
+) -> list[pd.DataFrame]:
+    """Value-added and growth of the grades whose pupils sat a monitoring five grades and five
+    years earlier (grade 9 now, grade 4 then): the earlier administration is scored like the
+    current one, and its three domains are the prior attainment."""
+    parts = []
+    for grade in sorted({r.grade for r in domains}):
+        earlier = [
+            code
+            for code, prior_grade in monitoring_administrations(engine, settings.year - 5)
+            if prior_grade == grade - 5
+        ]
+        if not earlier:
+            continue
+        priors = {
+            r.domain: r.scores
+            for code in earlier
+            for r in score_administration(
+                engine,
+                settings.data_dir,
+                code,
+                grade - 5,
+                pupils,
+                n_plausible=settings.n_plausible,
+                rng=rng,
+            )
+        }
+        for result in (r for r in domains if r.grade == grade):
+            domain = f"{result.domain}{grade}"
+            tested = result.scores.index.intersection(
+                pd.concat(priors.values()).index.unique(), sort=False
+            )
+            context = pupils.loc[tested, ["sex", "low_income", "special_needs", "language"]]
+            value_added = contextual_value_added(
+                result.scores.loc[tested],
+                {name: frame.reindex(tested) for name, frame in priors.items()},
+                context,
+                pupils.loc[tested, "school"],
+                domain=domain,
+            )
+            parts.append(value_added.to_frame(min_cell=settings.min_cell))
+            sgp = student_growth_percentiles(
+                result.scores.loc[tested, "PV1"],
+                priors[result.domain].reindex(tested)["PV1"],
+            )
+            parts.append(
+                growth_indicators(
+                    sgp,
+                    pupils.loc[sgp.index, "school"],
+                    units,
+                    domain=domain,
+                    min_cell=settings.min_cell,
+                )
+            )
     return parts
 
 
@@ -261,6 +327,8 @@ def run_assessment(
     parts = []
     with _stage(summary, "outcomes", report):
         parts += _outcomes(summary.domains, pupils, units, levels, settings.min_cell)
+    with _stage(summary, "value-added, growth", report):
+        parts += _progress(engine, settings, summary.domains, pupils, units, rng)
     with _stage(summary, "teachers, conditions, welfare, leadership", report):
         day, cell = settings.snapshot, settings.min_cell
         parts.append(workforce_indicators(tables, units, on=day, min_cell=cell))

@@ -3,7 +3,11 @@
 Three programmes are simulated (sources in ``docs/synthetic-nation.md``):
 
 * **MODO4** and **MODO9**, the monitoring of educational achievements in grades 4 and 9, in
-  reading (READ), mathematical literacy (MLIT) and science literacy (SLIT). Each domain's pool
+  reading (READ), mathematical literacy (MLIT) and science literacy (SLIT), administered in
+  April–May 2025 (``MODO4-2025``, ``MODO9-2025``). Today's grade-9 pupils sat the grade-4
+  monitoring five years earlier: ``MODO4-2020`` gives them the same grade-4 pool and forms as
+  ``MODO4-2025`` (its own booklets, ``MODO4-2020-F1-KK`` …), so the two grade-4 sittings are
+  linked by common items and every grade-9 pupil has a prior attainment. Each domain's pool
   holds three blocks; each of three forms holds two blocks per domain (blocks 1+2, 2+3, 3+1), so
   every pair of blocks is linked through a form. A grade-4 form has the published 10 + 12 + 8 =
   30 items (blocks of 5, 6 and 4 items, 45 in the pool). Grade-9 counts are not published; blocks
@@ -34,6 +38,23 @@ between-school part has a variance of about 0.1 in the synthetic nation, so the 
 about 1 and the three domains correlate about 0.75. Three per cent of pupils are absent; 5% of
 the presented items are omitted at random (1% in the teachers' test, where omitted = wrong).
 
+**Prior attainment and the true value-added.** Write a grade-9 pupil ``i`` of school ``j`` in
+region ``r`` as ``θ9_d = s_r + q_j + p_d``, where ``s_r`` is the region shift, ``q_j`` the school
+quality and ``p_d`` the pupil's own part (pupil effects, language and sex gaps and ``e_d``).
+Their grade-4 proficiency in 2020 is
+
+``θ4_d = ρ·p_d / √0.9 + √(1 − ρ²)·z_d``,  ``ρ = 0.7``,
+
+with ``z`` standard normal, correlated 0.72 across domains like ``e`` and independent of
+everything else, and √0.9 the SD of ``e_d`` (so θ4 has an SD of about 1 and correlates 0.7 with
+the pupil's own part). θ4 carries nothing of the grade-9 school or region. Because ``(θ9, θ4)``
+are jointly normal given the context (sex, low income, special needs, socially vulnerable,
+language of instruction), ``E[θ9_d | θ4, context, school j] = α + β'θ4 + γ'context + s_r + q_j``
+exactly, with one ``β, γ`` for the nation. The **true value-added** of school ``j`` in domain
+``d`` is therefore ``s_r + q_j`` (``region_shift + quality`` of ``truth/schools.csv``, the same in
+every domain), up to the national constant ``α``: a random-intercept model of θ9 on θ4 and the
+context estimates its deviation from the mean of the schools.
+
 References
 ----------
 Muraki, E. (1992). A generalized partial credit model. Applied Psychological Measurement 16,
@@ -44,7 +65,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -78,8 +99,10 @@ PASS_THRESHOLDS = {
 
 _LANGUAGES = ("kk", "ru")
 _YEAR = 2025
+_PRIOR_YEAR = 2020
 _N_BLOCKS = 3
 _MONITORING_WINDOW = (dt.date(2025, 4, 21), dt.date(2025, 5, 8))
+_PRIOR_WINDOW = (dt.date(2020, 4, 20), dt.date(2020, 5, 7))
 _OZP_WINDOW = (dt.date(2025, 1, 6), dt.date(2025, 6, 30))
 _OZP_PEDAGOGY_ITEMS = 30
 _OZP_CONTENT_ITEMS = 70
@@ -108,6 +131,8 @@ _KAZAKH_MEDIUM_GAP = -0.1
 _GIRLS_READING_GAP = 0.15
 _WITHIN_VARIANCE = 0.9
 _WITHIN_CORRELATION = 0.72
+_PRIOR_CORRELATION = 0.7
+"""ρ: correlation of a grade-9 pupil's grade-4 proficiency with their own part of θ9."""
 _SITTER_COLUMNS = (
     "teacher_code",
     "tested_on",
@@ -123,13 +148,15 @@ _PUPIL_TRUTH = pa.schema(
         pa.field("administration_code", pa.string(), nullable=False),
         pa.field("booklet_code", pa.string()),
         *(pa.field(f"theta_{domain.lower()}", pa.float64(), nullable=False) for domain in DOMAINS),
+        pa.field("prior_booklet_code", pa.string()),
+        *(pa.field(f"prior_theta_{domain.lower()}", pa.float64()) for domain in DOMAINS),
     ]
 )
 
 
 @dataclass(frozen=True)
 class _Programme:
-    """A programme and its 2025 administration."""
+    """A programme and one of its administrations (2025 unless ``year`` says otherwise)."""
 
     code: str
     name: str
@@ -138,11 +165,12 @@ class _Programme:
     grade: int | None
     window: tuple[dt.date, dt.date]
     reviewed_on: dt.date
+    year: int = _YEAR
 
     @property
     def administration(self) -> str:
-        """Code of the programme's 2025 administration, e.g. ``MODO4-2025``."""
-        return f"{self.code}-{_YEAR}"
+        """Code of the administration, e.g. ``MODO4-2025``."""
+        return f"{self.code}-{self.year}"
 
     @property
     def files_created_at(self) -> dt.datetime:
@@ -178,12 +206,16 @@ _OZP = _Programme(
     _OZP_WINDOW,
     dt.date(2024, 12, 16),
 )
+_MODO4_PRIOR = replace(_MODO4, window=_PRIOR_WINDOW, year=_PRIOR_YEAR)
+"""The grade-4 monitoring of 2020, sat by the pupils in grade 9 in 2025."""
 _MONITORING = (
     (_MODO4, (5, 6, 4), 75),
     (_MODO9, (7, 8, 5), 90),
 )
 """Monitoring programmes with their items per block (READ, MLIT, SLIT) and time limit (minutes;
 grade 9's 90 is assumed)."""
+_SITTINGS = (*_MONITORING, (_MODO4_PRIOR, *_MONITORING[0][1:]))
+"""Monitoring administrations with booklets: the 2025 ones and MODO4-2020 (the MODO4 pool)."""
 
 
 @dataclass(frozen=True)
@@ -310,9 +342,12 @@ class AssessmentSimulation:
     the files and writes the item truth (``out_dir/truth/items.csv``, see :meth:`item_truth`).
 
     ``truth/pupils.parquet`` has one row per grade-4 and grade-9 pupil: ``student_code``,
-    ``organization_code``, ``administration_code``, ``booklet_code`` (empty for absent pupils)
-    and ``theta_read``, ``theta_mlit``, ``theta_slit`` (true proficiency, logistic metric of the
-    item truth, D = 1).
+    ``organization_code``, ``administration_code`` (of the 2025 sitting), ``booklet_code``
+    (empty for absent pupils), ``theta_read``, ``theta_mlit``, ``theta_slit`` (true
+    proficiency, logistic metric of the item truth, D = 1), and for grade-9 pupils their
+    MODO4-2020 sitting: ``prior_booklet_code`` (empty if absent) and ``prior_theta_read``,
+    ``prior_theta_mlit``, ``prior_theta_slit`` (true grade-4 proficiency on the MODO4 scale;
+    empty for grade-4 pupils).
 
     Responses depend only on ``(seed, region)``; with the same seed and the same order of calls
     every file is byte-identical. Used as a context manager, an error inside the block removes
@@ -333,7 +368,7 @@ class AssessmentSimulation:
     ...     tables = simulation.national_tables()
     ...     files = simulation.finish()
     >>> sorted(tables["booklet"]["code"])[:2]
-    ['MODO4-2025-F1-KK', 'MODO4-2025-F1-RU']
+    ['MODO4-2020-F1-KK', 'MODO4-2020-F1-RU']
     >>> len(files["response_file"])
     0
     """
@@ -380,10 +415,10 @@ class AssessmentSimulation:
 
     # ------------------------------------------------------------------ design
     def _design(self) -> dict[str, _Booklet]:
-        """Every booklet of the three administrations, keyed by code."""
+        """Every booklet of the four administrations, keyed by code."""
         booklets = {}
         items = self._items.set_index("code", drop=False)
-        for programme, blocks, minutes in _MONITORING:
+        for programme, blocks, minutes in _SITTINGS:
             pool = items[items["code"].str.startswith(f"{programme.code}-")]
             banks = {language: _language_bank(pool, language) for language in _LANGUAGES}
             for form in range(1, _N_BLOCKS + 1):
@@ -433,6 +468,7 @@ class AssessmentSimulation:
         of ``docs/data-formats.md`` in its order.
         """
         programmes = (_MODO4, _MODO9, _OZP)
+        administrations = (_MODO4_PRIOR, *programmes)
         items = self._items
         versions = [(code, language) for code in items["code"] for language in _LANGUAGES]
         reviewed = {p.code: p.reviewed_on for p in programmes}
@@ -450,12 +486,12 @@ class AssessmentSimulation:
             ),
             "administration": pd.DataFrame(
                 {
-                    "code": [p.administration for p in programmes],
-                    "assessment_programme_code": [p.code for p in programmes],
-                    "year": _YEAR,
-                    "cycle": pd.array([1] * len(programmes), dtype="Int64"),
-                    "starts_on": [p.window[0] for p in programmes],
-                    "ends_on": [p.window[1] for p in programmes],
+                    "code": [p.administration for p in administrations],
+                    "assessment_programme_code": [p.code for p in administrations],
+                    "year": [p.year for p in administrations],
+                    "cycle": pd.array([1] * len(administrations), dtype="Int64"),
+                    "starts_on": [p.window[0] for p in administrations],
+                    "ends_on": [p.window[1] for p in administrations],
                     "mode": "computer",
                 }
             ),
@@ -526,14 +562,47 @@ class AssessmentSimulation:
             ]
         )
 
-    def add_region(self, frame: RegionFrame) -> None:
-        """Simulate the region's grade-4 and grade-9 pupils sitting the 2025 monitoring.
+    def _sit(
+        self,
+        rng: np.random.Generator,
+        programme: _Programme,
+        codes: np.ndarray,
+        theta: np.ndarray,
+        language: np.ndarray,
+    ) -> np.ndarray:
+        """Pupils ``codes`` with proficiencies ``theta`` sitting one monitoring administration.
 
-        Each pupil gets a true proficiency per domain (see the module docstring); 3% are absent,
-        the others sit a form drawn at random in their class language (Russian-medium classes
-        the Russian version, every other class the Kazakh one). Responses are appended to the
-        booklets' files and the proficiencies to the pupils' truth. Draws come from
-        ``frame.rng("assessment")``, so the result depends only on ``(seed, region)``.
+        3% are absent; the others sit a form drawn at random in their ``language`` (kk or ru).
+        Responses are appended to the booklets' files. Returns each pupil's booklet code (None
+        for the absent).
+        """
+        n = len(codes)
+        tested = rng.random(n) >= _ABSENCE
+        form = rng.integers(1, _N_BLOCKS + 1, n)
+        assigned = np.full(n, None, dtype=object)
+        for booklet in self._booklets.values():
+            if booklet.programme is not programme:
+                continue
+            sitting = np.flatnonzero(
+                tested & (form == booklet.form) & (language == booklet.language)
+            )
+            assigned[sitting] = booklet.code
+            if sitting.size:
+                values = self._respond(rng, booklet, theta[sitting], _OMISSION)
+                self._append(booklet, codes[sitting], values)
+        return assigned
+
+    def add_region(self, frame: RegionFrame) -> None:
+        """Simulate the region's grade-4 and grade-9 pupils sitting the 2025 monitoring, and the
+        grade-9 pupils sitting MODO4-2020 five years earlier.
+
+        Each pupil gets a true proficiency per domain and each grade-9 pupil a grade-4 prior
+        (see the module docstring); at each sitting 3% are absent, the others sit a form drawn
+        at random in their class language (Russian-medium classes the Russian version, every
+        other class the Kazakh one). Responses are appended to the booklets' files and the
+        proficiencies to the pupils' truth. The 2025 sittings draw from
+        ``frame.rng("assessment")`` and the 2020 one from ``frame.rng("prior_assessment")``, so
+        the result depends only on ``(seed, region)``.
 
         Parameters
         ----------
@@ -541,6 +610,7 @@ class AssessmentSimulation:
             The region, with its ``students`` and ``schools`` (including ``quality``) frames.
         """
         rng = frame.rng("assessment")
+        prior_rng = frame.rng("prior_assessment")
         quality = frame.schools.set_index("code")["quality"]
         within = _WITHIN_VARIANCE * np.full((len(DOMAINS), len(DOMAINS)), _WITHIN_CORRELATION)
         np.fill_diagonal(within, _WITHIN_VARIANCE)
@@ -550,36 +620,37 @@ class AssessmentSimulation:
             n = len(pupils)
             if not n:
                 continue
-            base = frame.plan.target.quality_shift + quality.loc[
+            school = frame.plan.target.quality_shift + quality.loc[
                 pupils["organization_code"]
             ].to_numpy(dtype=np.float64)
+            base = school
             for column, effect in _PUPIL_EFFECTS.items():
                 base = base + effect * pupils[column].to_numpy(dtype=bool, na_value=False)
             language = np.where(pupils["instruction_language"].to_numpy() == "ru", "ru", "kk")
             base = base + _KAZAKH_MEDIUM_GAP * (language == "kk")
             theta = base[:, None] + rng.standard_normal((n, len(DOMAINS))) @ root.T
             theta[:, 0] += _GIRLS_READING_GAP * (pupils["sex"].to_numpy() == "F")
-            tested = rng.random(n) >= _ABSENCE
-            form = rng.integers(1, _N_BLOCKS + 1, n)
             codes = pupils["code"].to_numpy()
-            assigned = np.full(n, None, dtype=object)
-            for booklet in self._booklets.values():
-                if booklet.programme is not programme:
-                    continue
-                sitting = np.flatnonzero(
-                    tested & (form == booklet.form) & (language == booklet.language)
-                )
-                assigned[sitting] = booklet.code
-                if sitting.size:
-                    values = self._respond(rng, booklet, theta[sitting], _OMISSION)
-                    self._append(booklet, codes[sitting], values)
             truth = {
                 "student_code": codes,
                 "organization_code": pupils["organization_code"].to_numpy(),
                 "administration_code": np.full(n, programme.administration, dtype=object),
-                "booklet_code": assigned,
+                "booklet_code": self._sit(rng, programme, codes, theta, language),
             }
             truth |= {f"theta_{d.lower()}": theta[:, k] for k, d in enumerate(DOMAINS)}
+            prior = np.full_like(theta, np.nan)
+            prior_booklet = np.full(n, None, dtype=object)
+            if programme is _MODO9:
+                scale = np.sqrt(_WITHIN_VARIANCE)
+                noise = prior_rng.standard_normal((n, len(DOMAINS))) @ (root / scale).T
+                rho = _PRIOR_CORRELATION
+                prior = rho * (theta - school[:, None]) / scale + np.sqrt(1.0 - rho**2) * noise
+                prior_booklet = self._sit(prior_rng, _MODO4_PRIOR, codes, prior, language)
+            truth["prior_booklet_code"] = prior_booklet
+            truth |= {
+                f"prior_theta_{d.lower()}": pa.array(prior[:, k], from_pandas=True)
+                for k, d in enumerate(DOMAINS)
+            }
             self._pupil_truth.write_table(pa.table(truth, schema=_PUPIL_TRUTH))
 
     def sit_qualification_test(self, frame: RegionFrame, sitters: pd.DataFrame) -> pd.DataFrame:
