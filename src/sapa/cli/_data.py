@@ -7,11 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import TaskID
 from rich.table import Table
 from sqlalchemy import Engine
 
-from sapa.cli._output import console, database, reported_errors, require_current_schema
+from sapa.cli._output import (
+    console,
+    database,
+    progress_bar,
+    reported_errors,
+    require_current_schema,
+)
 from sapa.ingest import (
     ImportReport,
     entity_schemas,
@@ -83,13 +89,7 @@ def import_(
         )
     with reported_errors(), database(_database_url(context)) as engine:
         require_current_schema(engine)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
+        with progress_bar() as progress:
             tasks: dict[str, TaskID] = {}
 
             def advance(name: str, done: int, total: int) -> None:

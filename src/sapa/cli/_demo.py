@@ -26,28 +26,17 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
 from sapa._files import atomic_destination
 from sapa.cli._assess import print_run
 from sapa.cli._data import print_import_report, print_status
-from sapa.cli._output import console, database, reported_errors
+from sapa.cli._output import console, database, progress_bar, reported_errors
+from sapa.cli._synth import build_nation
 from sapa.ingest import import_files, initialise
 from sapa.pipeline import RunSettings, RunSummary, run_assessment
-from sapa.synth import MANIFEST, REFERENCE_DATE, generate_nation, import_paths
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+from sapa.synth import MANIFEST, REFERENCE_DATE, import_paths
 
 
 def _nation(out: Path, scale: str, seed: int) -> Path:
@@ -59,13 +48,7 @@ def _nation(out: Path, scale: str, seed: int) -> Path:
         if all(written.get(key) == value for key, value in wanted.items()):
             console.print(f"Reusing the synthetic nation in {out}/ ({scale}, seed {seed}).")
             return out
-    with _progress() as bar:
-        task = bar.add_task("Building the synthetic nation", total=None)
-
-        def advance(code: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"Built region {code}")
-
-        summary = generate_nation(out, scale=scale, seed=seed, progress=advance)
+    summary = build_nation(out, scale=scale, seed=seed)
     console.print(
         f"Built a {scale}-scale synthetic nation (seed {seed}) in {out}/: "
         f"{summary.schools:,} schools, {summary.rows['student']:,} pupils, "
@@ -76,7 +59,7 @@ def _nation(out: Path, scale: str, seed: int) -> Path:
 
 def _load(engine: Engine, nation: Path) -> None:
     print_import_report(initialise(engine))
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("Importing", total=None)
 
         def advance(entity: str, done: int, total: int) -> None:

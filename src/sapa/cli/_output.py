@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -36,6 +37,19 @@ EXIT_CODES_HELP = (
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    """The progress bar of long commands: description, bar, done/total and elapsed time; it
+    disappears when done."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def problem_table(problems: Sequence[Problem]) -> Table:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sapa.cli._output import console, reported_errors
+from sapa.cli._output import console, progress_bar, reported_errors
 from sapa.synth import FORMATS, SCALES, NationSummary, generate_nation
 
 
@@ -27,6 +26,21 @@ def print_summary(summary: NationSummary, seconds: float) -> None:
         "entity files, responses/ the test responses, truth/ the true parameters.",
         highlight=False,
     )
+
+
+def build_nation(
+    out: Path, *, scale: str, seed: int, file_format: str = "parquet"
+) -> NationSummary:
+    """:func:`~sapa.synth.generate_nation` with a progress bar over the regions."""
+    with progress_bar() as bar:
+        task = bar.add_task("Building regions", total=None)
+
+        def advance(code: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"Built region {code}")
+
+        return generate_nation(
+            out, scale=scale, seed=seed, file_format=file_format, progress=advance
+        )
 
 
 def synth(
@@ -50,23 +64,6 @@ def synth(
     if file_format not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     started = time.perf_counter()
-    with (
-        reported_errors(),
-        Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar,
-    ):
-        task = bar.add_task("Building regions", total=None)
-
-        def advance(code: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"Built {code}")
-
-        summary = generate_nation(
-            out, scale=scale, seed=seed, file_format=file_format, progress=advance
-        )
+    with reported_errors():
+        summary = build_nation(out, scale=scale, seed=seed, file_format=file_format)
     print_summary(summary, time.perf_counter() - started)
