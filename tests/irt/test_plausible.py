@@ -129,3 +129,37 @@ def test_bad_background_and_parameters_are_refused(assessment) -> None:
         PlausibleValues(n_draws=0).fit(bank, responses[:100])
     with pytest.raises(NotFittedError):
         PlausibleValues().summary()
+
+
+@pytest.mark.parametrize("n_items", [10, 2000])
+def test_posterior_moments_match_a_direct_log_space_computation(n_items: int) -> None:
+    # The EM works with likelihoods scaled to a peak of 1 and one prior per background pattern;
+    # computed directly in log space (logsumexp over the nodes, person by person) the posterior
+    # moments and marginal log-likelihood must be the same, for a continuous covariate (every
+    # person its own pattern) and for a test long enough that raw likelihoods underflow.
+    from scipy.special import logsumexp
+    from scipy.stats import norm
+
+    from sapa.irt.plausible import _PosteriorGrid
+
+    rng = np.random.default_rng(3)
+    bank = two_pl(rng.uniform(0.8, 2.0, n_items), rng.normal(0, 1, n_items))
+    covariate = rng.normal(0, 1, 300)
+    responses = simulate(bank, 0.5 * covariate + rng.normal(0, 0.8, 300), rng)
+    x = np.column_stack([np.ones(300), covariate, covariate > 0.5])
+    nodes = np.linspace(-7, 7, 61)
+    beta, variance = np.array([0.1, 0.4, -0.2]), 0.7
+    raw_peaks = np.exp(bank.log_likelihood(responses, nodes)).max(axis=1)
+    assert (raw_peaks == 0).any() == (n_items > 1000)
+
+    mean, var, loglik = _PosteriorGrid(bank, responses, nodes, x).moments(beta, variance)
+
+    log_prior = norm.logpdf(nodes[None, :], (x @ beta)[:, None], np.sqrt(variance))
+    log_prior -= logsumexp(log_prior, axis=1, keepdims=True)
+    log_joint = bank.log_likelihood(responses, nodes) + log_prior
+    log_marginal = logsumexp(log_joint, axis=1)
+    weights = np.exp(log_joint - log_marginal[:, None])
+    expected_mean = weights @ nodes
+    np.testing.assert_allclose(mean, expected_mean, atol=1e-10)
+    np.testing.assert_allclose(var, weights @ nodes**2 - expected_mean**2, atol=1e-9)
+    assert loglik == pytest.approx(log_marginal.sum(), rel=1e-12)

@@ -157,14 +157,14 @@ class PlausibleValues:
         codes, index = response_matrix(bank, responses)
         design = _design_matrix(background, index)
         x = design.to_numpy(dtype=np.float64)
-        log_likelihood = np.empty((codes.shape[0], self.n_quad))
-        nodes = self._grid(bank, codes, x, log_likelihood)
+        nodes = self._grid(bank, codes, x)
+        grid = _PosteriorGrid(bank, codes, nodes, x)
 
-        beta, variance = self._start(x, nodes, log_likelihood)
+        beta, variance = grid.start()
         trace: list[float] = []
         converged = False
         for _ in range(self.max_iter):
-            mean, var, loglik = _e_step(log_likelihood, nodes, x @ beta, variance)
+            mean, var, loglik = grid.moments(beta, variance)
             trace.append(loglik)
             new_beta = np.linalg.lstsq(x, mean, rcond=None)[0]
             new_variance = float(np.mean((mean - x @ new_beta) ** 2 + var))
@@ -182,7 +182,7 @@ class PlausibleValues:
                 stacklevel=2,
             )
         n_iter = len(trace)
-        mean, var, loglik = _e_step(log_likelihood, nodes, x @ beta, variance)
+        mean, var, loglik = grid.moments(beta, variance)
         trace.append(loglik)
 
         generator = as_generator(self.rng)
@@ -191,7 +191,7 @@ class PlausibleValues:
                 (mean.size, self.n_draws)
             )
         else:
-            draws = _grid_draws(log_likelihood, nodes, x @ beta, variance, self.n_draws, generator)
+            draws = grid.draws(beta, variance, self.n_draws, generator)
 
         self.values_ = pd.DataFrame(
             draws, index=index, columns=[f"PV{m + 1}" for m in range(self.n_draws)]
@@ -207,40 +207,17 @@ class PlausibleValues:
         self.nodes_ = nodes
         return self
 
-    def _grid(
-        self,
-        bank: ItemBank,
-        codes: NDArray[np.int8],
-        x: FloatArray,
-        out: FloatArray,
-    ) -> FloatArray:
-        """Choose the quadrature nodes and fill ``out`` with the log-likelihood at them."""
+    def _grid(self, bank: ItemBank, codes: NDArray[np.int8], x: FloatArray) -> FloatArray:
+        """Quadrature nodes spanning every person's conditional prior on the bank's scale."""
         # A quick standard-normal EAP pass locates the persons' posteriors on the bank's scale.
         coarse = np.linspace(-QUADRATURE_HALF_WIDTH, QUADRATURE_HALF_WIDTH, self.n_quad)
-        log_prior = norm.logpdf(coarse)
-        means = np.empty(codes.shape[0])
-        for start in range(0, codes.shape[0], _CHUNK):
-            block = slice(start, start + _CHUNK)
-            log_joint = bank.log_likelihood(codes[block], coarse) + log_prior
-            weights = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
-            means[block] = weights @ coarse
+        weights, _ = _scaled_likelihood(bank, codes, coarse)
+        weights *= norm.pdf(coarse)
+        weights /= weights.sum(axis=1, keepdims=True)
+        means, _ = posterior_moments(weights, coarse)
         fitted = x @ np.linalg.lstsq(x, means, rcond=None)[0]
         spread = QUADRATURE_HALF_WIDTH * max(float(np.std(means)), 1.0)
-        nodes = np.linspace(fitted.min() - spread, fitted.max() + spread, self.n_quad)
-        for start in range(0, codes.shape[0], _CHUNK):
-            block = slice(start, start + _CHUNK)
-            out[block] = bank.log_likelihood(codes[block], nodes)
-        return nodes
-
-    @staticmethod
-    def _start(
-        x: FloatArray, nodes: FloatArray, log_likelihood: FloatArray
-    ) -> tuple[FloatArray, float]:
-        """Starting values: the regression of flat-prior posterior means on the background."""
-        weights = np.exp(log_likelihood - logsumexp(log_likelihood, axis=1, keepdims=True))
-        mean, _ = posterior_moments(weights, nodes)
-        beta = np.linalg.lstsq(x, mean, rcond=None)[0]
-        return beta, max(float(np.var(mean - x @ beta)), 0.1)
+        return np.linspace(fitted.min() - spread, fitted.max() + spread, self.n_quad)
 
     @property
     def _fitted(self) -> bool:
@@ -255,46 +232,88 @@ class PlausibleValues:
         ).to_frame()
 
 
-def _e_step(
-    log_likelihood: FloatArray, nodes: FloatArray, prior_mean: FloatArray, variance: float
-) -> tuple[FloatArray, FloatArray, float]:
-    """Posterior means, variances and the marginal log-likelihood under ``N(prior_mean, σ²)``."""
-    log_prior = _log_prior_weights(nodes, prior_mean, variance)
-    log_joint = log_likelihood + log_prior
-    log_marginal = logsumexp(log_joint, axis=1)
-    weights = np.exp(log_joint - log_marginal[:, None])
-    mean, sd = posterior_moments(weights, nodes)
-    return mean, sd**2, float(log_marginal.sum())
+def _scaled_likelihood(
+    bank: ItemBank, codes: NDArray[np.int8], nodes: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Each person's likelihood at the nodes divided by its largest value, and that value's log.
+
+    Working with likelihoods scaled to a peak of 1 instead of log-likelihoods turns every EM
+    cycle into products and one matrix product, with no ``exp`` or ``logsumexp`` over the
+    persons × nodes table; the scaling keeps every person's peak representable however long
+    the test.
+    """
+    likelihood = np.empty((codes.shape[0], nodes.size))
+    log_scale = np.empty(codes.shape[0])
+    for start in range(0, codes.shape[0], _CHUNK):
+        block = slice(start, start + _CHUNK)
+        log_likelihood = bank.log_likelihood(codes[block], nodes)
+        log_scale[block] = log_likelihood.max(axis=1)
+        np.exp(log_likelihood - log_scale[block, None], out=likelihood[block])
+    return likelihood, log_scale
 
 
-def _log_prior_weights(nodes: FloatArray, prior_mean: FloatArray, variance: float) -> FloatArray:
-    """Per-person normal prior over the nodes, normalised to sum to 1 (shape persons × nodes)."""
-    log_density = norm.logpdf(nodes[None, :], prior_mean[:, None], np.sqrt(variance))
-    return log_density - logsumexp(log_density, axis=1, keepdims=True)
+class _PosteriorGrid:
+    """The fixed-item likelihood of every person over the nodes, and the posteriors it gives
+    under a normal population model ``θ_i ~ N(x_i'β, σ²)`` discretised on the nodes.
 
+    Persons with the same background row share one prior, so the normalised prior weights are
+    computed once per distinct row (a handful of rows for categorical background variables).
+    """
 
-def _grid_draws(
-    log_likelihood: FloatArray,
-    nodes: FloatArray,
-    prior_mean: FloatArray,
-    variance: float,
-    n_draws: int,
-    generator: np.random.Generator,
-) -> FloatArray:
-    """Inverse-CDF draws from the discrete posterior, spread uniformly within each node's cell."""
-    log_joint = log_likelihood + _log_prior_weights(nodes, prior_mean, variance)
-    weights = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
-    cumulative = np.cumsum(weights, axis=1)
-    cumulative /= cumulative[:, -1:]
-    # Offsetting row i by i makes the stacked rows one increasing sequence: one global search.
-    offsets = np.arange(weights.shape[0], dtype=np.float64)[:, None]
-    targets = generator.random((weights.shape[0], n_draws)) + offsets
-    flat = np.searchsorted((cumulative + offsets).ravel(), targets.ravel())
-    picked = np.minimum(
-        flat.reshape(targets.shape) - (offsets * nodes.size).astype(np.int64), nodes.size - 1
-    )
-    step = nodes[1] - nodes[0]
-    return nodes[picked] + step * (generator.random(picked.shape) - 0.5)
+    def __init__(
+        self, bank: ItemBank, codes: NDArray[np.int8], nodes: FloatArray, x: FloatArray
+    ) -> None:
+        self.nodes = nodes
+        self.x = x
+        self.likelihood, self.log_scale = _scaled_likelihood(bank, codes, nodes)
+        self.patterns, self.pattern_of = np.unique(x, axis=0, return_inverse=True)
+        self.powers = np.stack([np.ones_like(nodes), nodes, nodes**2], axis=1)
+
+    def start(self) -> tuple[FloatArray, float]:
+        """Starting values: the regression of flat-prior posterior means on the background."""
+        weights = self.likelihood / self.likelihood.sum(axis=1, keepdims=True)
+        mean, _ = posterior_moments(weights, self.nodes)
+        beta: FloatArray = np.linalg.lstsq(self.x, mean, rcond=None)[0].astype(np.float64)
+        return beta, max(float(np.var(mean - self.x @ beta)), 0.1)
+
+    def _prior(self, beta: FloatArray, variance: float) -> tuple[FloatArray, FloatArray]:
+        """Each person's prior weights over the nodes, scaled to a peak of 1, and the log of the
+        scale (the normalised log-weight at the peak)."""
+        means = self.patterns @ beta
+        log_weights = -0.5 * (self.nodes[None, :] - means[:, None]) ** 2 / variance
+        log_weights -= logsumexp(log_weights, axis=1, keepdims=True)
+        peak = log_weights.max(axis=1)
+        weights = np.exp(log_weights - peak[:, None])
+        return weights[self.pattern_of], peak[self.pattern_of]
+
+    def moments(self, beta: FloatArray, variance: float) -> tuple[FloatArray, FloatArray, float]:
+        """Posterior means and variances, and the marginal log-likelihood."""
+        prior, log_peak = self._prior(beta, variance)
+        sums = (self.likelihood * prior) @ self.powers
+        marginal = sums[:, 0]
+        mean = sums[:, 1] / marginal
+        var = np.maximum(sums[:, 2] / marginal - mean**2, 0.0)
+        loglik = float(np.sum(np.log(marginal) + self.log_scale + log_peak))
+        return mean, var, loglik
+
+    def draws(
+        self, beta: FloatArray, variance: float, n_draws: int, generator: np.random.Generator
+    ) -> FloatArray:
+        """Inverse-CDF draws from the discrete posterior, spread uniformly within each node's
+        cell."""
+        prior, _ = self._prior(beta, variance)
+        cumulative = np.cumsum(self.likelihood * prior, axis=1)
+        cumulative /= cumulative[:, -1:]
+        # Offsetting row i by i makes the stacked rows one increasing sequence: one global search.
+        offsets = np.arange(cumulative.shape[0], dtype=np.float64)[:, None]
+        targets = generator.random((cumulative.shape[0], n_draws)) + offsets
+        flat = np.searchsorted((cumulative + offsets).ravel(), targets.ravel())
+        picked = np.minimum(
+            flat.reshape(targets.shape) - (offsets * self.nodes.size).astype(np.int64),
+            self.nodes.size - 1,
+        )
+        step = self.nodes[1] - self.nodes[0]
+        return self.nodes[picked] + step * (generator.random(picked.shape) - 0.5)
 
 
 def _design_matrix(background: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
