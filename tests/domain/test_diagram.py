@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sapa.domain import ENTITY_MODULES, Base, entities
+from sapa.domain import ENTITY_MODULES, entities
 from sapa.domain import leadership as leadership_module
 from sapa.domain import workforce as workforce_module
 from sapa.domain.diagram import er_diagram, render_markdown
@@ -25,7 +25,7 @@ def test_every_entity_and_reference_is_drawn_once() -> None:
     declared = re.findall(r"^    (\w+) \{$", diagrams, flags=re.MULTILINE)
     assert sorted(declared) == sorted(entity.__name__ for entity in entities())
     relations = re.findall(r"^    \w+ [|}][|o]--[|o][|{] \w+ : ", diagrams, flags=re.MULTILINE)
-    assert len(relations) == sum(len(table.foreign_keys) for table in Base.metadata.sorted_tables)
+    assert len(relations) == sum(len(entity.__table__.foreign_keys) for entity in entities())
 
 
 def test_cardinalities_follow_nullability_and_uniqueness() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
@@ -54,6 +55,14 @@ def test_a_run_is_recorded_complete_and_reproducible(nation: Path, engine: Engin
     flags = read_entity(engine, "support_flag")
     assert set(flags["level"]) <= {"school", "district"}
     assert flags["evidence"].str.len().gt(10).all()
+    items = read_entity(engine, "item_result").set_index("item")
+    assert len(items) == sum(len(r.items) for r in first.domains) > 50
+    assert items["p_value"].between(0, 1).all() and items["item_rest"].between(0, 1).all()
+    truth = pd.read_csv(nation / "truth" / "items.csv")
+    planted = set(truth.loc[truth["dif_shift"] != 0, "item_code"])
+    dichotomous = items["dif_delta"].notna()
+    size = items.loc[dichotomous, "dif_delta"].abs()
+    assert size[size.index.isin(planted)].min() > size[~size.index.isin(planted)].median()
 
     assert first.timings[0].stage == "load" and first.timings[-1].stage == "save"
     assert all(t.seconds >= 0 and t.peak_mib > 0 for t in first.timings)

@@ -48,6 +48,9 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __natural_key__: ClassVar[tuple[str, ...]]
+    __file_entity__: ClassVar[bool] = True
+    """False for the application's own tables (accounts, sessions, audit), which are never
+    imported or exported as files."""
 
     id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key (internal only).")
 

@@ -118,3 +118,45 @@ class SupportFlag(Base):
     evidence: Mapped[str] = mapped_column(
         String(500), comment="The figures behind the flag, in words."
     )
+
+
+class ItemResult(Base):
+    """One item of one administration as a run calibrated it: model, parameters, classical
+    statistics and DIF between Russian- and Kazakh-medium pupils."""
+
+    __tablename__ = "item_result"
+    __natural_key__ = ("assessment_run_id", "administration", "item")
+    __table_args__ = (
+        UniqueConstraint(
+            "assessment_run_id", "administration", "item", name="uq_item_result_natural_key"
+        ),
+        in_range("n", 0),
+        in_range("p_value", 0, 1),
+    )
+
+    assessment_run_id: Mapped[int] = reference("assessment_run", "Run that calibrated the item.")
+    administration: Mapped[str] = mapped_column(
+        String(40), comment="Administration code, e.g. MODO4-2025."
+    )
+    item: Mapped[str] = mapped_column(String(40), comment="Item code.")
+    domain: Mapped[str] = mapped_column(String(20), comment="Domain (subject code) scaled.")
+    model: Mapped[str] = mapped_column(String(10), comment="IRT model: 2PL, 3PL, GPCM, GRM...")
+    parameters: Mapped[str] = mapped_column(
+        Text,
+        comment='Slope-intercept parameters as JSON: {"a": slope, "d": [intercepts], "g": '
+        "lower asymptote}.",
+    )
+    n: Mapped[int] = mapped_column(comment="Pupils who answered the item.")
+    p_value: Mapped[float | None] = mapped_column(
+        comment="Mean score as a share of the maximum (classical facility)."
+    )
+    item_rest: Mapped[float | None] = mapped_column(
+        comment="Correlation of the item score with the rest score of the pupil's booklet."
+    )
+    dif_delta: Mapped[float | None] = mapped_column(
+        comment="Mantel-Haenszel D-DIF (ETS delta scale), Russian- against Kazakh-medium."
+    )
+    dif_se: Mapped[float | None] = mapped_column(comment="Standard error of dif_delta.")
+    dif_class: Mapped[str | None] = mapped_column(
+        String(1), comment="ETS DIF class A (negligible), B (moderate) or C (large)."
+    )

@@ -11,6 +11,7 @@ population.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +32,19 @@ from sapa.domain.assessment import (
 from sapa.errors import StoreError
 from sapa.irt.dif import mantel_haenszel
 from sapa.irt.estimate import IRTModel
+from sapa.irt.models import ItemBank
 from sapa.irt.plausible import PlausibleValues
 from sapa.irt.scales import ReportingScale
 from sapa.irt.score import score
 from sapa.store.columnar import read_responses, stack_responses
 
-__all__ = ["BACKGROUND", "DomainResult", "monitoring_administrations", "score_administration"]
+__all__ = [
+    "BACKGROUND",
+    "DomainResult",
+    "item_results",
+    "monitoring_administrations",
+    "score_administration",
+]
 
 BACKGROUND = ("language", "locality", "sex", "low_income")
 """Background variables of the population model (conditioning variables)."""
@@ -48,7 +56,8 @@ class DomainResult:
 
     ``scores`` holds the plausible values on the reporting scale (index: pupil code, columns
     PV1…PVM); ``eap`` the EAP estimates on the θ scale; ``dif`` the Mantel–Haenszel table of
-    Russian- against Kazakh-medium pupils (dichotomous items).
+    Russian- against Kazakh-medium pupils (dichotomous items); ``items`` one row per item in the
+    layout of :class:`sapa.domain.quality.ItemResult` (without the run).
     """
 
     administration: str
@@ -60,6 +69,7 @@ class DomainResult:
     scores: pd.DataFrame
     eap: pd.Series
     dif: pd.DataFrame
+    items: pd.DataFrame
 
 
 def monitoring_administrations(engine: Engine, year: int) -> list[tuple[str, int]]:
@@ -172,6 +182,53 @@ def score_administration(
                 ),
                 eap=pd.Series(eap.theta, index=data.index, name="eap"),
                 dif=dif.table.assign(domain=domain),
+                items=item_results(code, str(domain), bank, matrix, dif.table),
             )
         )
     return results
+
+
+def _optional(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def item_results(
+    administration: str, domain: str, bank: ItemBank, matrix: np.ndarray, dif: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per item: slope–intercept parameters as JSON, the classical facility and
+    item–rest correlation over the pupils who answered it, and its Mantel–Haenszel DIF."""
+    answered = matrix >= 0
+    scores = np.where(answered, matrix, 0).astype(np.float64)
+    totals = scores.sum(axis=1)
+    by_item = dif  # indexed by item
+    rows = []
+    for j, item in enumerate(bank.names):
+        mask = answered[:, j]
+        own = scores[mask, j]
+        rest = totals[mask] - own
+        varies = own.size > 2 and own.std() > 0 and rest.std() > 0
+        intercepts = bank.intercepts[j][~np.isnan(bank.intercepts[j])]
+        parameters = {
+            "a": round(float(bank.slopes[j]), 6),
+            "d": [round(float(d), 6) for d in intercepts],
+            "g": round(float(bank.guessing[j]), 6),
+        }
+        row = by_item.loc[item] if item in by_item.index else None
+        rows.append(
+            {
+                "administration": administration,
+                "item": item,
+                "domain": domain,
+                "model": bank.models[j],
+                "parameters": json.dumps(parameters),
+                "n": int(mask.sum()),
+                "p_value": float(own.mean() / (bank.n_categories[j] - 1)) if own.size else None,
+                "item_rest": float(np.corrcoef(own, rest)[0, 1]) if varies else None,
+                "dif_delta": None if row is None else _optional(row["delta_mh"]),
+                "dif_se": None if row is None else _optional(row["se_delta"]),
+                "dif_class": (
+                    None if row is None or pd.isna(row["ets_class"]) else str(row["ets_class"])
+                ),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -362,6 +362,9 @@ def run_assessment(
             settings=settings.describe(),
             values=summary.values,
             flags=summary.flag_table,
+            items=pd.concat(
+                [pd.DataFrame()] + [domain.items for domain in summary.domains], ignore_index=True
+            ),
             started_at=started_at,
         )
     summary.indicator_rows = len(summary.values)

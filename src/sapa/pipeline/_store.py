@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from sapa.domain.quality import AssessmentRun, IndicatorValue, SupportFlag
+from sapa.domain.quality import AssessmentRun, IndicatorValue, ItemResult, SupportFlag
 from sapa.errors import StoreError
 from sapa.indicators._table import COLUMNS
 from sapa.ingest import read_entity
@@ -50,7 +50,7 @@ def digest_of(tables: InputTables, settings: Mapping[str, object]) -> str:
     return digest.hexdigest()
 
 
-def results_digest(values: pd.DataFrame, flags: pd.DataFrame) -> str:
+def results_digest(values: pd.DataFrame, flags: pd.DataFrame, items: pd.DataFrame) -> str:
     """SHA-256 of the results, rounded to 10 significant digits so that the digest does not
     depend on the last bit of floating-point summation order."""
     rounded = values.copy()
@@ -58,6 +58,7 @@ def results_digest(values: pd.DataFrame, flags: pd.DataFrame) -> str:
         rounded[column] = rounded[column].map(lambda v: "" if pd.isna(v) else f"{v:.10g}")
     digest = hashlib.sha256(_frame_digest(rounded))
     digest.update(_frame_digest(flags))
+    digest.update(_frame_digest(items))
     return digest.hexdigest()
 
 
@@ -79,11 +80,12 @@ def save_run(
     settings: Mapping[str, object],
     values: pd.DataFrame,
     flags: pd.DataFrame,
+    items: pd.DataFrame,
     started_at: dt.datetime,
 ) -> str:
-    """Write the run with its indicator values and flags in one transaction, replacing an
-    earlier run of the same code. Returns the results' digest."""
-    digest = results_digest(values, flags)
+    """Write the run with its indicator values, flags and item results in one transaction,
+    replacing an earlier run of the same code. Returns the results' digest."""
+    digest = results_digest(values, flags, items)
     run = {
         "code": code,
         "year": year,
@@ -99,7 +101,7 @@ def save_run(
         with engine.begin() as connection:
             previous = connection.scalar(select(AssessmentRun.id).where(AssessmentRun.code == code))
             if previous is not None:
-                for table in (IndicatorValue, SupportFlag):
+                for table in (IndicatorValue, SupportFlag, ItemResult):
                     connection.execute(delete(table).where(table.assessment_run_id == previous))
                 connection.execute(delete(AssessmentRun).where(AssessmentRun.id == previous))
             run_id = connection.execute(insert(AssessmentRun).values(**run)).inserted_primary_key[0]
@@ -124,6 +126,17 @@ def save_run(
                 connection.execute(
                     insert(SupportFlag),
                     [{**row, "assessment_run_id": run_id} for row in flags.to_dict("records")],
+                )
+            if len(items):
+                connection.execute(
+                    insert(ItemResult),
+                    [
+                        {
+                            **{k: (None if pd.isna(v) else v) for k, v in row.items()},
+                            "assessment_run_id": run_id,
+                        }
+                        for row in items.to_dict("records")
+                    ],
                 )
     except SQLAlchemyError as exc:
         raise StoreError(f"The run {code} could not be saved at {engine.url!r}: {exc}") from exc
