@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev,postgres]"
+	$(BIN)/python scripts/fetch-assets
 	touch $(STAMP)
 
 ## demo: set up, build the region-scale synthetic nation, import it, assess it, serve the results

@@ -64,6 +64,7 @@ PUBLIC = {
         "entity_schemas",
         "export_all",
         "export_entity",
+        "file_layout_select",
         "import_files",
         "import_tables",
         "initialise",

@@ -10,7 +10,7 @@ generated from the same schemas by ``python -m sapa.ingest.docs``.
 ('code', 'region_code', 'name_en', 'name_kk', 'name_ru')
 """
 
-from sapa.ingest._export import export_all, export_entity, read_entity
+from sapa.ingest._export import export_all, export_entity, file_layout_select, read_entity
 from sapa.ingest._load import (
     EntityCounts,
     ImportReport,
@@ -40,6 +40,7 @@ __all__ = [
     "entity_schemas",
     "export_all",
     "export_entity",
+    "file_layout_select",
     "import_files",
     "import_tables",
     "initialise",

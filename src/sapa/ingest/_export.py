@@ -31,12 +31,12 @@ from sapa.ingest._readers import FORMATS
 from sapa.ingest._schema import EntitySchema, FieldSpec, entity_schemas
 from sapa.ingest._values import format_text
 
-__all__ = ["export_all", "export_entity", "fetch_rows"]
+__all__ = ["export_all", "export_entity", "fetch_rows", "file_layout_select"]
 
 _FIXED_TIMESTAMP = dt.datetime(2000, 1, 1)
 
 
-def _file_layout_select(schema: EntitySchema) -> Any:
+def file_layout_select(schema: EntitySchema) -> Any:
     """SELECT of an entity's file columns, references resolved to the targets' codes."""
     table = schema.table
     selected = []
@@ -53,7 +53,7 @@ def _file_layout_select(schema: EntitySchema) -> Any:
 
 def fetch_rows(connection: Connection, schema: EntitySchema) -> list[list[Any]]:
     """All rows of an entity as file values (references as codes), sorted by natural key."""
-    rows = [list(row) for row in connection.execute(_file_layout_select(schema))]
+    rows = [list(row) for row in connection.execute(file_layout_select(schema))]
     positions = [schema.field_names.index(name) for name in schema.natural_key]
     rows.sort(key=lambda row: [(False, 0) if row[i] is None else (True, row[i]) for i in positions])
     return rows
@@ -186,7 +186,7 @@ def read_entity(engine: Engine, entity: str) -> pd.DataFrame:
     """An entity's rows as a DataFrame in file layout: the columns of its file, references as
     codes, vocabulary values as text, rows sorted by natural key (what analyses read)."""
     schema = entity_schemas()[entity]
-    statement = _file_layout_select(schema)
+    statement = file_layout_select(schema)
     order = {column.name: column for column in statement.selected_columns}
     statement = statement.order_by(
         *(order[name].asc().nulls_first() for name in schema.natural_key)

@@ -1,0 +1,115 @@
+"""The web application: the API, the dashboard pages, the reports and their static files.
+
+``create_app(engine)`` builds one FastAPI application on a database; ``sapa serve`` runs it
+with uvicorn. Every response carries a strict Content-Security-Policy (scripts and styles only
+from the application itself), and errors are answered in one way: JSON under ``/api``, a page
+elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sapa import __version__
+from sapa.errors import AccessDeniedError, DataValidationError
+from sapa.web import api, pages
+from sapa.web.access import NotFound
+from sapa.web.deps import CsrfRejected, NotSignedIn
+
+__all__ = ["STATIC", "create_app"]
+
+STATIC = Path(__file__).parent / "static"
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(engine: Engine, *, secure_cookies: bool = True) -> FastAPI:
+    """The application on ``engine``'s database (migrated to the head revision).
+
+    ``secure_cookies`` marks the session cookie ``Secure`` (HTTPS only); turn it off only for
+    plain-HTTP use on a loopback address (the demo, tests).
+    """
+    app = FastAPI(
+        title="Sapa",
+        version=__version__,
+        description="National system for assessing the quality of education: records, "
+        "indicators with their uncertainty, support flags and assessment results, each "
+        "limited to the caller's role and place in the hierarchy.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.secure_cookies = secure_cookies
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, _: NotSignedIn) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Sign in first."}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, _: CsrfRejected) -> Response:
+        return _error(request, 403, "The request lacks this session's CSRF token.")
+
+    @app.exception_handler(AccessDeniedError)
+    async def denied(request: Request, exc: AccessDeniedError) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(DataValidationError)
+    async def invalid(request: Request, exc: DataValidationError) -> Response:
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.errors()}, status_code=422)
+        return _error(request, 400, "The request's parameters are not valid.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail))
+
+    return app
+
+
+def _error(request: Request, status: int, detail: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=status)
+    return pages.error_page(request, status, detail)

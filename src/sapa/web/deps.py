@@ -1,0 +1,110 @@
+"""Request dependencies shared by the API and the pages: the transaction, the signed-in user,
+the data-access layer, CSRF checks and the interface language.
+
+Every request runs in one database transaction (committed when the response is ready), so an
+audit record is written together with the read it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+from sapa.web.access import DataAccess
+from sapa.web.accounts import Session, same_token, session_for
+from sapa.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for
+
+__all__ = [
+    "LANGUAGE_COOKIE",
+    "SESSION_COOKIE",
+    "Access",
+    "CsrfRejected",
+    "Language",
+    "NotSignedIn",
+    "RequestContext",
+    "SignedIn",
+    "Transaction",
+    "client_address",
+    "require_csrf",
+]
+
+SESSION_COOKIE = "sapa_session"
+LANGUAGE_COOKIE = "sapa_lang"
+
+
+class NotSignedIn(Exception):
+    """No live session: the API answers 401, pages redirect to the sign-in page."""
+
+
+class CsrfRejected(Exception):
+    """A state-changing request without the session's CSRF token (answered 403)."""
+
+
+def _transaction(request: Request) -> Iterator[Connection]:
+    engine: Engine = request.app.state.engine
+    with engine.begin() as connection:
+        yield connection
+
+
+Transaction = Annotated[Connection, Depends(_transaction)]
+
+
+def _session(request: Request, connection: Transaction) -> Session:
+    session = session_for(connection, request.cookies.get(SESSION_COOKIE, ""))
+    if session is None:
+        raise NotSignedIn
+    return session
+
+
+SignedIn = Annotated[Session, Depends(_session)]
+
+
+def _access(session: SignedIn, connection: Transaction) -> DataAccess:
+    return DataAccess(connection, session.principal)
+
+
+Access = Annotated[DataAccess, Depends(_access)]
+
+
+async def require_csrf(request: Request, session: SignedIn) -> None:
+    """Refuse a state-changing request whose CSRF token does not match the session's."""
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        given = str((await request.form()).get("csrf_token", ""))
+    if not same_token(session.csrf_token, given):
+        raise CsrfRejected
+
+
+def _language(request: Request) -> str:
+    """``?lang=`` if given, else the language cookie, else the default."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+Language = Annotated[str, Depends(_language)]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What every page template receives besides its own data."""
+
+    language: str
+    gettext: Callable[[str], str]
+    session: Session | None
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (the proxy's, behind one)."""
+    return request.client.host if request.client else "unknown"
+
+
+def translator(language: str) -> Callable[[str], str]:
+    return gettext_for(language)

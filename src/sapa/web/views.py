@@ -1,0 +1,247 @@
+"""What a unit's page and report show, assembled once from the data-access layer.
+
+A :class:`UnitView` holds, for the nation, a region, a district or a school and one run: the
+headline indicators with their intervals beside the national (and regional) values, the units
+one level down, the "needs support" flags with reasons, and the rank intervals of the schools.
+The dashboard pages render it as HTML and :mod:`sapa.reports` as PDF and XLSX, so a report
+says exactly what the page says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from sapa.web.access import DataAccess, NotFound
+from sapa.web.labels import AREAS, REASONS, format_value, label
+
+__all__ = ["HEADLINE", "LEVEL_BELOW", "AreaView", "UnitView", "area_view", "unit_name", "unit_view"]
+
+Translate = Callable[[str], str]
+
+HEADLINE = (
+    "outcomes.mean.MLIT4",
+    "outcomes.mean.READ4",
+    "outcomes.mean.SLIT4",
+    "outcomes.mean.MLIT9",
+    "outcomes.mean.READ9",
+    "outcomes.mean.SLIT9",
+    "outcomes.at_or_above_1.MLIT9",
+    "value_added.MLIT9",
+    "value_added.READ9",
+    "growth.median_sgp.MLIT9",
+    "outcomes.mean.MLIT.vs_similar",
+    "teachers.share.pedagogue_master",
+    "teachers.share.pedagogue_expert",
+    "teachers.qualification_pass_rate",
+    "teachers.attestation_overdue",
+    "teachers.pupil_teacher_ratio",
+    "teachers.vacancy_rate",
+    "conditions.places_ratio",
+    "conditions.overcrowded",
+    "welfare.meal_coverage",
+    "welfare.incidents_per_1000",
+    "welfare.parent_satisfaction",
+    "composite.index",
+    "composite.rank",
+)
+"""Indicators of the first table of every unit page and report, in this order."""
+
+LEVEL_BELOW = {"nation": "region", "region": "district", "district": "school"}
+CHILD_INDICATOR = "composite.index"
+
+
+def unit_name(unit: dict[str, Any], language: str, _: Translate) -> str:
+    """A unit's name in the interface language (schools have one official name)."""
+    if unit["level"] == "nation":
+        return _("Kazakhstan")
+    if unit["level"] == "school":
+        return str(unit["name"])
+    return str(unit.get(f"name_{language}") or unit["code"])
+
+
+@dataclass
+class UnitView:
+    """Everything a unit page or report shows for one run (see the module notes)."""
+
+    run: str
+    unit: dict[str, Any]
+    name: str
+    headline: pd.DataFrame
+    children: pd.DataFrame
+    child_indicator: str
+    flags: pd.DataFrame
+    ranks: pd.DataFrame
+    parents: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _compare(values: pd.DataFrame, unit: dict[str, Any]) -> pd.DataFrame:
+    """One row per indicator: the unit's value beside the nation's and its region's."""
+    mine = values[(values["level"] == unit["level"]) & (values["unit"] == unit["code"])]
+    table = mine.set_index("indicator")[["value", "ci_low", "ci_high", "n", "suppressed"]]
+    nation = values[values["level"] == "nation"].set_index("indicator")["value"]
+    table = table.join(nation.rename("nation"), how="outer")
+    if unit["level"] in ("district", "school"):
+        region = values[(values["level"] == "region") & (values["unit"] == unit["region"])]
+        table = table.join(region.set_index("indicator")["value"].rename("region"), how="left")
+    return table
+
+
+def _headline(access: DataAccess, run: str, unit: dict[str, Any], _: Translate) -> pd.DataFrame:
+    units = ["KZ", unit["code"]] + ([unit["region"]] if "region" in unit else [])
+    values = access.indicators(run, indicators=list(HEADLINE), units=units)
+    values = values[
+        (values["level"] == "nation")
+        | ((values["level"] == unit["level"]) & (values["unit"] == unit["code"]))
+        | ((values["level"] == "region") & (values["unit"] == unit.get("region")))
+    ]
+    table = _compare(values, unit)
+    order = [code for code in HEADLINE if code in table.index]
+    return _labelled(table.loc[order], _)
+
+
+def _labelled(table: pd.DataFrame, _: Translate) -> pd.DataFrame:
+    """Adds the indicator's name and display texts of the value, interval and comparisons."""
+    table = table.copy()
+    codes = list(table.index)
+    table.insert(0, "label", [label(code, _) for code in codes])
+    table["shown"] = [format_value(c, v) for c, v in zip(codes, table.get("value"), strict=True)]
+    table["interval"] = [
+        "" if pd.isna(low) or pd.isna(high) else f"{format_value(c, low)} – {format_value(c, high)}"
+        for c, low, high in zip(codes, table["ci_low"], table["ci_high"], strict=True)
+    ]
+    for column in ("nation", "region"):
+        if column in table:
+            table[f"{column}_shown"] = [
+                format_value(c, v) for c, v in zip(codes, table[column], strict=True)
+            ]
+    return table
+
+
+def unit_view(
+    access: DataAccess, run: str, level: str, code: str, language: str, _: Translate
+) -> UnitView:
+    """The view of one unit; raises :class:`sapa.web.access.NotFound` outside the scope."""
+    unit = access.unit(level, code)
+    parents = []
+    for parent_level in ("region", "district"):
+        if parent_level in unit and level != parent_level:
+            try:
+                parent = access.unit(parent_level, unit[parent_level])
+            except NotFound:
+                continue
+            parents.append((parent_level, parent["code"], unit_name(parent, language, _)))
+    child_level = LEVEL_BELOW.get(level)
+    children = pd.DataFrame()
+    if child_level:
+        children = _children(access, run, unit, child_level, language)
+    school_units = None if level == "nation" else _school_codes(access, unit)
+    flags = access.flags(run, level="school" if level != "school" else None, units=school_units)
+    if level == "school":
+        flags = flags[flags["unit"] == code]
+    flags = flags.assign(reason_text=[_(REASONS.get(r, r)) for r in flags["reason"]])
+    ranks = pd.DataFrame()
+    if level != "school":
+        ranks = access.indicators(
+            run, indicators=["composite.rank"], level="school", units=school_units
+        )
+        ranks = ranks.dropna(subset=["value"]).sort_values("value")
+    return UnitView(
+        run=run,
+        unit=unit,
+        name=unit_name(unit, language, _),
+        headline=_headline(access, run, unit, _),
+        children=children,
+        child_indicator=CHILD_INDICATOR,
+        flags=flags,
+        ranks=ranks,
+        parents=parents,
+    )
+
+
+def _school_codes(access: DataAccess, unit: dict[str, Any]) -> list[str]:
+    if unit["level"] == "school":
+        return [unit["code"]]
+    key = "region" if unit["level"] == "region" else "district"
+    return list(access.schools(**{key: unit["code"]})["code"])
+
+
+def _children(
+    access: DataAccess, run: str, unit: dict[str, Any], level: str, language: str
+) -> pd.DataFrame:
+    """The units one level down with their names and the child indicator with its interval."""
+    if level == "region":
+        units = access.regions()
+    elif level == "district":
+        units = access.districts(unit["code"])
+    else:
+        units = access.schools(district=unit["code"])
+    if units.empty:
+        return units
+    units = units.assign(
+        name=[
+            row["name"] if level == "school" else row.get(f"name_{language}", row["code"])
+            for _, row in units.iterrows()
+        ]
+    )
+    values = access.indicators(
+        run,
+        indicators=[CHILD_INDICATOR, "outcomes.mean.MLIT9"],
+        level=level,
+        units=list(units["code"]),
+    )
+    wide = values.pivot_table(
+        index="unit", columns="indicator", values=["value", "ci_low", "ci_high"], aggfunc="first"
+    )
+    wide.columns = [f"{indicator}:{stat}" for stat, indicator in wide.columns]
+    return units[["code", "name"]].merge(wide, left_on="code", right_index=True, how="left")
+
+
+@dataclass
+class AreaView:
+    """One area's indicators (teachers, infrastructure, welfare, leadership) for a unit."""
+
+    area: str
+    title: str
+    table: pd.DataFrame
+    children: pd.DataFrame
+
+
+def area_view(
+    access: DataAccess, run: str, area: str, unit: dict[str, Any], language: str, _: Translate
+) -> AreaView:
+    """Every indicator of ``area`` for the unit beside the nation (and region), and for the
+    units one level down."""
+    units = ["KZ", unit["code"]] + ([unit["region"]] if "region" in unit else [])
+    values = access.indicators(run, prefix=f"{area}.", units=units)
+    values = values[
+        (values["level"] == "nation")
+        | ((values["level"] == unit["level"]) & (values["unit"] == unit["code"]))
+        | ((values["level"] == "region") & (values["unit"] == unit.get("region")))
+    ]
+    table = _labelled(_compare(values, unit), _)
+    child_level = LEVEL_BELOW.get(unit["level"])
+    children = pd.DataFrame()
+    if child_level:
+        if child_level == "region":
+            kids = access.regions()
+        elif child_level == "district":
+            kids = access.districts(unit["code"])
+        else:
+            kids = access.schools(district=unit["code"])
+        kid_values = access.indicators(
+            run, prefix=f"{area}.", level=child_level, units=list(kids["code"])
+        )
+        if not kid_values.empty:
+            children = kid_values.pivot_table(
+                index="unit", columns="indicator", values="value", aggfunc="first"
+            )
+            names = {
+                row["code"]: row["name"] if child_level == "school" else row[f"name_{language}"]
+                for _, row in kids.iterrows()
+            }
+            children.insert(0, "name", [names.get(c, c) for c in children.index])
+    return AreaView(area=area, title=_(AREAS[area]), table=table, children=children)
