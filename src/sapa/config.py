@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     compute_backend: str = "numpy"
     """IRT engine backend: ``numpy`` (default), ``torch`` or ``dask``."""
 
+    secure_cookies: bool = True
+    """Mark the web session cookie ``Secure`` (sent over HTTPS only). Turn off only to serve
+    plain HTTP on a loopback address."""
+
     dask_scheduler: str | None = None
     """Address of a Dask scheduler for the ``dask`` backend; ``None`` starts a local cluster."""
 

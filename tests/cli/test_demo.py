@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from sapa.cli import app
 from sapa.cli._demo import _nation
+from sapa.domain.access import UserAccount
 from sapa.domain.geography import Region
 from sapa.domain.people import Student
 from sapa.store import make_engine
@@ -38,7 +39,20 @@ def test_demo_imports_the_nation_and_finds_the_planted_dif(tmp_path: Path) -> No
     assert set(recovery["administration"]) == {"MODO4-2025", "MODO9-2025"}
     regions = pd.read_csv(results / "regions.csv")
     assert len(regions) == 20
-    assert (results / "index.html").read_text(encoding="utf-8").count("<table") == 5
+    assert "Dashboard accounts" in result.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'sapa.sqlite'}")
+    with engine.connect() as connection:
+        roles = set(connection.scalars(select(UserAccount.role)))
+    engine.dispose()
+    assert {role.value for role in roles} == {
+        "ministry",
+        "region",
+        "district",
+        "school",
+        "teacher",
+        "analyst",
+        "auditor",
+    }
 
     manifest_before = (tmp_path / "nation" / "manifest.json").stat().st_mtime_ns
     assert _nation(tmp_path / "nation", "tiny", 2025) == tmp_path / "nation"

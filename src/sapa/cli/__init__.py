@@ -1,7 +1,7 @@
 """The ``sapa`` command line.
 
 Commands: ``sapa init``, ``sapa import``, ``sapa export``, ``sapa status``, ``sapa synth``,
-``sapa assess`` and ``sapa demo``.
+``sapa assess``, ``sapa serve``, ``sapa user add`` and ``sapa demo``.
 Every public module ``sapa.cli.<name>`` that defines a Typer ``app`` becomes the command group
 ``sapa <name>`` (for example ``sapa irt …``).
 
@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from sapa.cli import _assess, _data, _demo, _synth
+from sapa.cli import _assess, _data, _demo, _serve, _synth
 from sapa.cli._output import EXIT_CODES_HELP, ExitCode
 
 __all__ = ["ExitCode", "app", "main"]
@@ -53,6 +53,7 @@ app.command("export", epilog=EXIT_CODES_HELP)(_data.export)
 app.command("status", epilog=EXIT_CODES_HELP)(_data.status)
 app.command("synth", epilog=EXIT_CODES_HELP)(_synth.synth)
 app.command("assess", epilog=EXIT_CODES_HELP)(_assess.assess)
+app.command("serve", epilog=EXIT_CODES_HELP)(_serve.serve)
 app.command("demo", epilog=EXIT_CODES_HELP)(_demo.demo)
 
 for _module in pkgutil.iter_modules(__path__):

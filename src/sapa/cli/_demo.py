@@ -9,16 +9,16 @@
    conditions', welfare and leadership indicators, the composite index with rank intervals and
    the schools needing support. Because the data are synthetic, it also shows the calibration
    against the known truth and the items planted with DIF beside those flagged.
-4. Writes the tables under ``--data-dir`` and, unless ``--no-serve``, serves a results page on
-   localhost until interrupted.
+4. Writes the tables under ``--data-dir``, creates one account of the web application per
+   role (ministry, region, district, school, teacher, analyst, auditor) with a fresh random
+   password each, prints them and, unless ``--no-serve``, serves the dashboard on localhost
+   until interrupted.
 """
 
 from __future__ import annotations
 
-import functools
-import html
-import http.server
 import json
+import secrets
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +26,7 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
+import uvicorn
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -34,9 +35,10 @@ from sapa.cli._assess import print_run
 from sapa.cli._data import print_import_report, print_status
 from sapa.cli._output import console, database, progress_bar, reported_errors
 from sapa.cli._synth import build_nation
-from sapa.ingest import import_files, initialise
+from sapa.ingest import import_files, initialise, read_entity
 from sapa.pipeline import RunSettings, RunSummary, run_assessment
 from sapa.synth import MANIFEST, REFERENCE_DATE, import_paths
+from sapa.web import add_user, create_app
 
 
 def _nation(out: Path, scale: str, seed: int) -> Path:
@@ -141,7 +143,7 @@ def _rank_intervals(summary: RunSummary) -> pd.DataFrame:
     return table.sort_values("median rank").astype({"median rank": int, "from": int, "to": int})
 
 
-def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> dict[str, pd.DataFrame]:
+def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> None:
     console.rule(f"The national quality assessment of {year}")
     summary = run_assessment(
         engine,
@@ -181,7 +183,6 @@ def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> dict[str,
     for name, table in tables.items():
         with atomic_destination(out / f"{name}.csv") as path:
             table.to_csv(path, index=False)
-    return tables
 
 
 def _print_frame(frame: pd.DataFrame, title: str) -> None:
@@ -195,23 +196,26 @@ def _print_frame(frame: pd.DataFrame, title: str) -> None:
     console.print(table)
 
 
-def _write_page(out: Path, tables: dict[str, pd.DataFrame]) -> Path:
-    sections = "".join(
-        f"<h2>{html.escape(name.capitalize())}</h2>"
-        + table.to_html(index=False, float_format="%.3f")
-        for name, table in tables.items()
-    )
-    page = out / "index.html"
-    with atomic_destination(page) as path:
-        path.write_text(
-            "<!doctype html><html lang='en'><meta charset='utf-8'><title>Sapa demo</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style>"
-            f"<h1>Sapa demonstration: the quality assessment of {REFERENCE_DATE.year}</h1>"
-            f"{sections}</html>",
-            encoding="utf-8",
-        )
-    return page
+def _accounts(engine: Engine) -> pd.DataFrame:
+    """One account per role, scoped to the first school of the data and its district and
+    region, each with a fresh random password."""
+    schools = read_entity(engine, "organization")
+    district = read_entity(engine, "settlement").set_index("code")["district_code"]
+    region = read_entity(engine, "district").set_index("code")["region_code"]
+    teachers = read_entity(engine, "teacher")
+    school = schools["code"].iloc[0]
+    place = {
+        "region": region[district[schools["settlement_code"].iloc[0]]],
+        "district": district[schools["settlement_code"].iloc[0]],
+        "school": school,
+        "teacher": teachers.loc[teachers["organization_code"] == school, "code"].iloc[0],
+    }
+    rows = []
+    for role in ("ministry", "region", "district", "school", "teacher", "analyst", "auditor"):
+        password = secrets.token_urlsafe(9)
+        add_user(engine, role, password, role, scope_code=place.get(role), language="kk")
+        rows.append({"name": role, "password": password, "scope": place.get(role, "KZ")})
+    return pd.DataFrame(rows)
 
 
 def demo(
@@ -220,10 +224,8 @@ def demo(
     ] = Path("sapa-data/demo"),
     scale: Annotated[str, typer.Option(help="Scale of the synthetic nation.")] = "region",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic nation.")] = 2025,
-    serve: Annotated[
-        bool, typer.Option(help="Serve the results page on localhost when done.")
-    ] = True,
-    port: Annotated[int, typer.Option(help="Port of the results page.")] = 8000,
+    serve: Annotated[bool, typer.Option(help="Serve the dashboard on localhost when done.")] = True,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8000,
 ) -> None:
     """Build a synthetic nation, import it and run the assessment workflow on it."""
     database_file = data_dir / "sapa.sqlite"
@@ -235,20 +237,24 @@ def demo(
             console.rule("Database: the 20 regions and every file of the nation")
             _load(engine, nation)
             results.mkdir(parents=True, exist_ok=True)
-            tables = _assessment(engine, nation, results, REFERENCE_DATE.year)
-    page = _write_page(results, tables)
+            _assessment(engine, nation, results, REFERENCE_DATE.year)
+            accounts = _accounts(engine)
     console.rule("Next")
     console.print(
         f"Results: {results}/\nExplore: sapa --database-url sqlite:///{database_file} status",
         highlight=False,
     )
+    _print_frame(accounts, "Dashboard accounts (one per role; the passwords are new every run)")
     if serve:
-        handler = functools.partial(
-            http.server.SimpleHTTPRequestHandler, directory=str(page.parent)
-        )
-        with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-            console.print(f"Serving the results at http://127.0.0.1:{port}/ (Ctrl-C to stop).")
-            try:
-                server.serve_forever()
-            except KeyboardInterrupt:
-                console.print("Stopped.")
+        with database(f"sqlite:///{database_file.resolve()}") as engine:
+            console.print(
+                f"Dashboard: http://127.0.0.1:{port}/ — sign in with an account above "
+                "(Ctrl-C to stop).",
+                highlight=False,
+            )
+            uvicorn.run(
+                create_app(engine, secure_cookies=False),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+            )

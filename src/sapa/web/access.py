@@ -77,6 +77,9 @@ ITEM_READERS = frozenset({Role.MINISTRY, Role.ANALYST})
 
 PERSON_TABLES = ("student", "teacher", "person_identity")
 RESTRICTED_TABLES = ("child_rights_incident",)
+RESULT_TABLES = ("indicator_value", "support_flag")
+"""Results attributed through their ``level`` and ``unit`` columns rather than references."""
+ITEM_TABLES = ("item_result",)
 _SCOPE_TABLES = ("organization", "district", "region")
 MAX_PAGE = 1000
 
@@ -306,8 +309,13 @@ class DataAccess:
                     f"{principal.role.value} accounts may not read {name} records "
                     f"({sensitivity} data)."
                 )
+        if name in ITEM_TABLES and principal.role not in ITEM_READERS:
+            raise AccessDeniedError("Item parameters are readable by ministry and analysts only.")
         if principal.national:
             return None
+        if name in RESULT_TABLES:
+            table = schema.table
+            return select(table.c.id).where(self._unit_condition(table.c.level, table.c.unit))
         anchors = {
             "organization": principal.school,
             "district": principal.district,
@@ -322,9 +330,10 @@ class DataAccess:
         return None
 
     def entity_page(
-        self, entity: str, filters: dict[str, str], *, limit: int = 100, offset: int = 0
+        self, entity: str, filters: dict[str, str], *, limit: int | None = 100, offset: int = 0
     ) -> Page:
-        """One page of an entity's records, filtered by exact matches on file columns.
+        """One page of an entity's records, filtered by exact matches on file columns
+        (``limit=None``: every record from ``offset`` on, for exports).
 
         Raises :class:`NotFound` for an unknown entity, :class:`DataValidationError` for an unknown
         filter column or a value of the wrong kind, :class:`AccessDeniedError` when the role
@@ -347,22 +356,24 @@ class DataAccess:
             conditions.append(rows_of.c[name] == _parse_filter(schema.field(name), text))
         where = and_(true(), *conditions)
         total = self.connection.scalar(select(func.count()).select_from(rows_of).where(where))
-        limit = max(1, min(limit, MAX_PAGE))
         statement = (
             select(*(rows_of.c[name] for name in schema.field_names))
             .where(where)
             .order_by(*(rows_of.c[name].asc().nulls_first() for name in schema.natural_key))
-            .limit(limit)
             .offset(max(0, offset))
         )
+        if limit is not None:
+            limit = max(1, min(limit, MAX_PAGE))
+            statement = statement.limit(limit)
         rows = [
             {name: _plain(value) for name, value in row._mapping.items()}
             for row in self.connection.execute(statement)
         ]
         if entity_sensitivity(entity) != "public":
             shown = ", ".join(f"{k}={v}" for k, v in sorted(filters.items())) or "no filter"
-            self.record("read", entity, f"{shown}; offset {offset}", len(rows))
-        return Page(entity, schema.field_names, rows, int(total or 0), limit, offset)
+            action = "read" if limit is not None else "export"
+            self.record(action, entity, f"{shown}; offset {offset}", len(rows))
+        return Page(entity, schema.field_names, rows, int(total or 0), limit or len(rows), offset)
 
     def readable_entities(self) -> list[str]:
         """Entities whose records the principal may read (some of them perhaps none)."""

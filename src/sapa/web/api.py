@@ -141,16 +141,19 @@ def records(
     offset: Annotated[int, Query(ge=0)] = 0,
     format: Format = "json",
 ) -> RecordPage | Response:
-    """One page of an entity's records in its file layout. Any other query parameter is an
-    exact-match filter on a column of the entity's file (``?organization_code=SCH-71-0001``)."""
+    """One page of an entity's records in its file layout; ``format=csv`` or ``xlsx`` exports
+    every matching record instead (``limit`` then does not apply). Any other query parameter
+    is an exact-match filter on a column of the entity's file, e.g.
+    ``?organization_code=SCH-71-0001``."""
     filters = {
         key: value
         for key, value in request.query_params.items()
         if key not in {"limit", "offset", "format", "lang"}
     }
-    page = access.entity_page(entity, filters, limit=limit, offset=offset)
     if format != "json":
-        return _file(page.frame(), entity, format)
+        everything = access.entity_page(entity, filters, limit=None, offset=offset)
+        return _file(everything.frame(), entity, format)
+    page = access.entity_page(entity, filters, limit=limit, offset=offset)
     return RecordPage(
         entity=entity,
         total=page.total,

@@ -2,8 +2,9 @@
 
 Messages are written in English in the code and templates; the gettext catalogues under
 ``locale/kk/`` and ``locale/ru/`` (one ``.po`` file per part of the interface, edited with any
-PO editor and read with Babel) give the Kazakh and Russian texts. A message missing from a catalogue shows in English, and the test
-suite fails if any message used by the templates or the code lacks a translation.
+PO editor and read with Babel) give the Kazakh and Russian texts. A message missing from a
+catalogue shows in English, and the test suite fails if any message used by the templates or
+the code lacks a translation.
 """
 
 from __future__ import annotations

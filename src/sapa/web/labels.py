@@ -12,7 +12,18 @@ import math
 import re
 from collections.abc import Callable
 
-__all__ = ["AREAS", "DOMAINS", "REASONS", "area_of", "format_value", "label", "percent_like"]
+__all__ = [
+    "AREAS",
+    "DOMAINS",
+    "LOCALITIES",
+    "REASONS",
+    "ROLES",
+    "SENSITIVITIES",
+    "area_of",
+    "format_value",
+    "label",
+    "percent_like",
+]
 
 Translate = Callable[[str], str]
 
@@ -31,6 +42,18 @@ AREAS = {
     "composite": "Quality index",
 }
 """Indicator families shown on their own pages, by the first part of the code."""
+
+ROLES = {
+    "ministry": "Ministry",
+    "region": "Regional department",
+    "district": "District department",
+    "school": "School",
+    "teacher": "Teacher",
+    "analyst": "Analyst",
+    "auditor": "Auditor",
+}
+LOCALITIES = {"urban": "urban", "rural": "rural"}
+SENSITIVITIES = {"personal": "personal data", "restricted": "restricted"}
 
 _FAMILIES = {
     "outcomes.mean": "Mean score, {domain}, grade {grade}",

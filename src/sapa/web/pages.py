@@ -47,7 +47,7 @@ from sapa.web.deps import (
     require_csrf,
 )
 from sapa.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, gettext_for
-from sapa.web.labels import AREAS, DOMAINS, format_value, label
+from sapa.web.labels import AREAS, DOMAINS, LOCALITIES, ROLES, SENSITIVITIES, format_value, label
 from sapa.web.views import area_view, unit_name, unit_view
 
 __all__ = ["REGION_TILES", "error_page", "router", "templates"]
@@ -123,7 +123,9 @@ def render(
             "lang": language,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
             "principal": principal,
-            "role_name": _(principal.role.value.capitalize()) if principal else "",
+            "role_name": _(ROLES[principal.role.value]) if principal else "",
+            "locality_name": lambda code: _(LOCALITIES.get(code, code)),
+            "sensitivity_name": lambda code: _(SENSITIVITIES.get(code, code)),
             "nav": _nav(principal, _) if principal else [],
             "csrf": csrf,
             "fmt": format_value,
