@@ -112,6 +112,8 @@ PUBLIC = {
         "welfare_indicators",
         "workforce_indicators",
     },
+    "sapa.reports": {"unit_report_pdf", "unit_report_xlsx"},
+    "sapa.web": {"DataAccess", "NotFound", "Principal", "add_user", "create_app"},
     "sapa.pipeline": {
         "ENTITIES",
         "DomainResult",

@@ -18,12 +18,14 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sapa import __version__
+from sapa.config import get_settings
 from sapa.errors import AccessDeniedError, DataValidationError
-from sapa.web import api, pages
+from sapa.store import make_engine
+from sapa.web import api, pages, reports
 from sapa.web.access import NotFound
 from sapa.web.deps import CsrfRejected, NotSignedIn
 
-__all__ = ["STATIC", "create_app"]
+__all__ = ["STATIC", "create_app", "create_configured_app"]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -60,9 +62,11 @@ def create_app(engine: Engine, *, secure_cookies: bool = True) -> FastAPI:
     )
     app.state.engine = engine
     app.state.secure_cookies = secure_cookies
+    # Mounted first: the pages' /{level}/{code} route would otherwise capture /static/sapa.js.
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(reports.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -107,6 +111,14 @@ def create_app(engine: Engine, *, secure_cookies: bool = True) -> FastAPI:
         return _error(request, exc.status_code, str(exc.detail))
 
     return app
+
+
+def create_configured_app() -> FastAPI:
+    """The application on the configured database (``SAPA_DATABASE_URL``, else the embedded
+    SQLite file) with the configured cookie policy: the factory ``sapa serve`` hands to each
+    uvicorn worker."""
+    settings = get_settings()
+    return create_app(make_engine(), secure_cookies=settings.secure_cookies)
 
 
 def _error(request: Request, status: int, detail: str) -> Response:

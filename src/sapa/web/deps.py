@@ -1,5 +1,5 @@
-"""Request dependencies shared by the API and the pages: the transaction, the signed-in user,
-the data-access layer, CSRF checks and the interface language.
+"""Request dependencies shared by the API, the pages and the reports: the transaction, the
+signed-in user, the data-access layer, CSRF checks and the interface language.
 
 Every request runs in one database transaction (committed when the response is ready), so an
 audit record is written together with the read it describes.
@@ -7,28 +7,26 @@ audit record is written together with the read it describes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
-from sapa.web.access import DataAccess
+from sapa.web.access import DataAccess, Principal
 from sapa.web.accounts import Session, same_token, session_for
-from sapa.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, gettext_for
+from sapa.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 __all__ = [
     "LANGUAGE_COOKIE",
     "SESSION_COOKIE",
     "Access",
     "CsrfRejected",
-    "Language",
     "NotSignedIn",
-    "RequestContext",
     "SignedIn",
     "Transaction",
     "client_address",
+    "language_of",
     "require_csrf",
 ]
 
@@ -81,30 +79,15 @@ async def require_csrf(request: Request, session: SignedIn) -> None:
         raise CsrfRejected
 
 
-def _language(request: Request) -> str:
-    """``?lang=`` if given, else the language cookie, else the default."""
+def language_of(request: Request, principal: Principal | None) -> str:
+    """The interface language: ``?lang=`` if given, else the language cookie, else the
+    account's language, else the default."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if candidate in LANGUAGES:
             return candidate
-    return DEFAULT_LANGUAGE
-
-
-Language = Annotated[str, Depends(_language)]
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """What every page template receives besides its own data."""
-
-    language: str
-    gettext: Callable[[str], str]
-    session: Session | None
+    return principal.language if principal else DEFAULT_LANGUAGE
 
 
 def client_address(request: Request) -> str:
     """The client's address as the server sees it (the proxy's, behind one)."""
     return request.client.host if request.client else "unknown"
-
-
-def translator(language: str) -> Callable[[str], str]:
-    return gettext_for(language)

@@ -44,9 +44,10 @@ from sapa.web.deps import (
     SignedIn,
     Transaction,
     client_address,
+    language_of,
     require_csrf,
 )
-from sapa.web.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, gettext_for
+from sapa.web.i18n import LANGUAGE_NAMES, LANGUAGES, gettext_for
 from sapa.web.labels import AREAS, DOMAINS, LOCALITIES, ROLES, SENSITIVITIES, format_value, label
 from sapa.web.views import area_view, unit_name, unit_view
 
@@ -82,13 +83,6 @@ MAP_INDICATORS = (
 
 
 # ----------------------------------------------------------------------------- rendering
-def _language(request: Request, principal: Principal | None) -> str:
-    for candidate in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
-        if candidate in LANGUAGES:
-            return candidate
-    return principal.language if principal else DEFAULT_LANGUAGE
-
-
 def _nav(principal: Principal, _: Any) -> list[tuple[str, str]]:
     """The menu of a role: its home, the areas of its home unit, and its tools."""
     level, code = principal.home
@@ -113,7 +107,7 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page in the user's language, with the menu and language switch of the layout."""
-    language = _language(request, principal)
+    language = language_of(request, principal)
     _ = gettext_for(language)
     response = templates.TemplateResponse(
         request,
@@ -187,7 +181,7 @@ def login(
 ) -> Response:
     """Sign in (the form's token must match its cookie: login CSRF is refused too)."""
     expected = request.cookies.get("sapa_login_csrf", "")
-    _ = gettext_for(_language(request, None))
+    _ = gettext_for(language_of(request, None))
     if not expected or expected != csrf_token:
         return render(
             request,
@@ -296,8 +290,8 @@ def nation(
         level, code = principal.home
         return RedirectResponse(f"/{level}/{code}", status_code=303)
     run = _run_or_none(access)
-    _ = gettext_for(_language(request, principal))
-    lang = _language(request, principal)
+    _ = gettext_for(language_of(request, principal))
+    lang = language_of(request, principal)
     context: dict[str, Any] = {"run": run, "map_indicators": MAP_INDICATORS, "indicator": indicator}
     if run:
         if indicator not in MAP_INDICATORS:
@@ -432,7 +426,7 @@ def item_curve(item: str, request: Request, session: SignedIn, access: Access) -
     match = items[items["item"] == item] if len(items) else items
     if match.empty:
         raise HTTPException(404, f"No item {item!r} in the latest run.")
-    _ = gettext_for(_language(request, session.principal))
+    _ = gettext_for(language_of(request, session.principal))
     row = match.iloc[0]
     return render(
         request,
@@ -498,7 +492,7 @@ def account_password(
     current_password: Annotated[str, Form()],
     new_password: Annotated[str, Form()],
 ) -> Response:
-    _ = gettext_for(_language(request, session.principal))
+    _ = gettext_for(language_of(request, session.principal))
     try:
         change_password(connection, session.principal.username, current_password, new_password)
     except SignInRefused:
@@ -526,7 +520,7 @@ def unit_page(
     if level not in ("region", "district", "school"):
         raise HTTPException(404, "No such page.")
     principal = session.principal
-    lang = _language(request, principal)
+    lang = language_of(request, principal)
     _ = gettext_for(lang)
     run = _run_or_none(access)
     unit = access.unit(level, code)
@@ -534,19 +528,15 @@ def unit_page(
     if run:
         view = unit_view(access, run, level, code, lang, _)
         context |= {"view": view, "title": view.name}
-        if not view.children.empty:
+        if view.child_indicators:
+            first = view.child_indicators[0]
             names = dict(zip(view.children["code"], view.children["name"], strict=True))
             rows = view.children.rename(
-                columns={
-                    f"{view.child_indicator}:value": "value",
-                    f"{view.child_indicator}:ci_low": "ci_low",
-                    f"{view.child_indicator}:ci_high": "ci_high",
-                }
+                columns={f"{first}:{stat}": stat for stat in ("value", "ci_low", "ci_high")}
             ).assign(unit=view.children["code"])
-            if "value" in rows:
-                context["children_chart"] = _interval_chart(
-                    rows.sort_values("value", ascending=False), names, view.child_indicator, _
-                )
+            context["children_chart"] = _interval_chart(
+                rows.sort_values("value", ascending=False), names, first, _
+            )
         if not view.ranks.empty:
             schools = access.schools(**{level: code}) if level != "school" else None
             names = (
@@ -570,7 +560,7 @@ def area_page(
     principal = session.principal
     if level == "nation" and principal.role not in NATIONAL_ROLES:
         raise NotFound("The national pages are for national accounts.")
-    lang = _language(request, principal)
+    lang = language_of(request, principal)
     _ = gettext_for(lang)
     unit = access.unit(level, code)
     run = _run_or_none(access)

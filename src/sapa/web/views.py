@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sapa.web.access import DataAccess, NotFound
-from sapa.web.labels import AREAS, REASONS, format_value, label
+from sapa.web.labels import AREAS, REASONS, format_value, label, percent_like
 
 __all__ = ["HEADLINE", "LEVEL_BELOW", "AreaView", "UnitView", "area_view", "unit_name", "unit_view"]
 
@@ -51,7 +51,8 @@ HEADLINE = (
 """Indicators of the first table of every unit page and report, in this order."""
 
 LEVEL_BELOW = {"nation": "region", "region": "district", "district": "school"}
-CHILD_INDICATOR = "composite.index"
+CHILD_INDICATORS = ("composite.index", "outcomes.mean.MLIT4", "outcomes.mean.MLIT9")
+"""Shown for the units one level down, where computed (the quality index is a school index)."""
 
 
 def unit_name(unit: dict[str, Any], language: str, _: Translate) -> str:
@@ -72,7 +73,7 @@ class UnitView:
     name: str
     headline: pd.DataFrame
     children: pd.DataFrame
-    child_indicator: str
+    child_indicators: list[str]
     flags: pd.DataFrame
     ranks: pd.DataFrame
     parents: list[tuple[str, str, str]] = field(default_factory=list)
@@ -104,9 +105,21 @@ def _headline(access: DataAccess, run: str, unit: dict[str, Any], _: Translate) 
 
 
 def _labelled(table: pd.DataFrame, _: Translate) -> pd.DataFrame:
-    """Adds the indicator's name and display texts of the value, interval and comparisons."""
+    """Adds the indicator's name and display texts of the value, interval and comparisons.
+
+    Intervals of shares are shown within [0, 100%] (a normal-approximation interval of a share
+    near 0 or 1 can cross the bound; the stored values keep it as computed)."""
     table = table.copy()
     codes = list(table.index)
+    shares = [percent_like(code) for code in codes]
+    table["ci_low"] = [
+        max(v, 0.0) if s and pd.notna(v) else v
+        for v, s in zip(table["ci_low"], shares, strict=True)
+    ]
+    table["ci_high"] = [
+        min(v, 1.0) if s and pd.notna(v) else v
+        for v, s in zip(table["ci_high"], shares, strict=True)
+    ]
     table.insert(0, "label", [label(code, _) for code in codes])
     table["shown"] = [format_value(c, v) for c, v in zip(codes, table.get("value"), strict=True)]
     table["interval"] = [
@@ -138,6 +151,11 @@ def unit_view(
     children = pd.DataFrame()
     if child_level:
         children = _children(access, run, unit, child_level, language)
+    shown = [
+        c
+        for c in CHILD_INDICATORS
+        if f"{c}:value" in children and children[f"{c}:value"].notna().any()
+    ]
     school_units = None if level == "nation" else _school_codes(access, unit)
     flags = access.flags(run, level="school" if level != "school" else None, units=school_units)
     if level == "school":
@@ -155,7 +173,7 @@ def unit_view(
         name=unit_name(unit, language, _),
         headline=_headline(access, run, unit, _),
         children=children,
-        child_indicator=CHILD_INDICATOR,
+        child_indicators=shown,
         flags=flags,
         ranks=ranks,
         parents=parents,
@@ -189,12 +207,16 @@ def _children(
     )
     values = access.indicators(
         run,
-        indicators=[CHILD_INDICATOR, "outcomes.mean.MLIT9"],
+        indicators=list(CHILD_INDICATORS),
         level=level,
         units=list(units["code"]),
     )
     wide = values.pivot_table(
-        index="unit", columns="indicator", values=["value", "ci_low", "ci_high"], aggfunc="first"
+        index="unit",
+        columns="indicator",
+        values=["value", "ci_low", "ci_high"],
+        aggfunc="first",
+        dropna=False,
     )
     wide.columns = [f"{indicator}:{stat}" for stat, indicator in wide.columns]
     return units[["code", "name"]].merge(wide, left_on="code", right_index=True, how="left")
