@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 ## test: set up, lint, run the whole suite on SQLite, then the database tests on a real PostgreSQL
 test: $(STAMP) lint
-	$(BIN)/pytest
+	scripts/ensure-chromium && $(BIN)/pytest
 	scripts/with-postgres $(BIN)/pytest -m db -p no:cacheprovider
 
 lint: $(STAMP)

@@ -48,7 +48,10 @@ def _transaction(request: Request) -> Iterator[Connection]:
         yield connection
 
 
-Transaction = Annotated[Connection, Depends(_transaction)]
+# Committed before the response is sent (scope="function"): with FastAPI's default for `yield`
+# dependencies the commit would follow the response, and a browser following the redirect
+# after sign-in could arrive before its session is stored.
+Transaction = Annotated[Connection, Depends(_transaction, scope="function")]
 
 
 def _session(request: Request, connection: Transaction) -> Session:

@@ -21,6 +21,7 @@ Content-Security-Policy forbids it).
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,7 +89,8 @@ def _nav(principal: Principal, _: Any) -> list[tuple[str, str]]:
     level, code = principal.home
     home = "/nation" if level == "nation" else f"/{level}/{code}"
     items = [(home, _("Overview"))]
-    items += [(f"{home}/area/{area}", _(title)) for area, title in AREAS.items()]
+    # Area pages always name the unit: /nation/KZ/area/..., /region/KZ-11/area/...
+    items += [(f"/{level}/{code}/area/{area}", _(title)) for area, title in AREAS.items()]
     if principal.role in (Role.MINISTRY, Role.ANALYST):
         items.append(("/assessment", _("Assessment")))
     items.append(("/records", _("Records")))
@@ -124,7 +126,7 @@ def render(
             "csrf": csrf,
             "fmt": format_value,
             "label": lambda code: label(code, _),
-            "tojson": lambda value: json.dumps(value, ensure_ascii=False, default=_json_default),
+            "tojson": _tojson,
             **context,
         },
         status_code=status_code,
@@ -140,6 +142,25 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(type(value).__name__)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``None``: JSON has no NaN, and ``JSON.parse`` in the
+    browser rejects the whole chart if one is written."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _tojson(value: Any) -> str:
+    """Chart options as strict JSON (missing values as ``null``)."""
+    return json.dumps(_json_safe(value), ensure_ascii=False, allow_nan=False, default=_json_default)
 
 
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:

@@ -1,0 +1,356 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Playwright.
+
+The application is served by uvicorn on a loopback port for the module; every test opens a fresh
+browser context (no cookies), signs in through the login form and watches the console: a
+JavaScript error, a resource that fails to load or a Content-Security-Policy violation fails the
+test.
+
+The browser is Debian's ``chromium`` package (``make test`` installs it through
+``scripts/ensure-chromium``), never a downloaded build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from sqlalchemy import Connection, Engine, event
+
+from sapa.web.deps import SESSION_COOKIE
+
+if TYPE_CHECKING:
+    from conftest import Places
+
+# The accounts of conftest.py: one per role, all with this password.
+ROLES = ("ministry", "region", "district", "school", "teacher", "analyst", "auditor")
+PASSWORD = "correct horse battery"
+NATIONAL = ("ministry", "analyst", "auditor")
+
+# Reports every CSP violation on the console with its directive (the script is injected by the
+# browser, not by the page, so the policy does not block it).
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI);
+});
+"""
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+    if found is None:
+        pytest.fail(
+            "Debian's chromium is not installed: run `apt-get install chromium` "
+            "(or `make test`, which installs it through scripts/ensure-chromium)."
+        )
+    return found
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def live_server(web_app: FastAPI) -> Iterator[str]:
+    """The application served by uvicorn on 127.0.0.1 and a free port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        web_app, log_level="warning", access_log=False, ws="none", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/login", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            pytest.fail(f"The test server did not answer on {base} within 30 s.")
+        time.sleep(0.1)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless (without the sandbox when running as root)."""
+    executable = _chromium()
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Watch:
+    """What went wrong in the browser: console errors (CSP violations included), uncaught
+    exceptions and failed requests."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
+
+    def exception(self, error: Exception) -> None:
+        self.errors.append(f"uncaught: {error}")
+
+    def failed(self, request: Request) -> None:
+        self.errors.append(f"request failed: {request.url} ({request.failure})")
+
+    def check(self, where: str = "", *, allow_http_errors: bool = False) -> None:
+        """Fails on the problems seen since the last check (a refused page's own status may be
+        allowed), and forgets them."""
+        seen, self.errors = self.errors, []
+        if allow_http_errors:
+            seen = [e for e in seen if "the server responded with a status of 4" not in e]
+        assert not seen, f"{where}: the browser reported\n" + "\n".join(seen)
+
+
+@pytest.fixture
+def watched(browser: Browser, live_server: str) -> Iterator[tuple[Page, Watch]]:
+    """A page in a fresh browser context (no cookies) and what its console reports."""
+    context = browser.new_context(base_url=live_server, locale="en-GB")
+    context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(60_000)
+    context.add_init_script(_CSP_LISTENER)
+    page = context.new_page()
+    watch = Watch()
+    page.on("console", watch.console)
+    page.on("pageerror", watch.exception)
+    page.on("requestfailed", watch.failed)
+    yield page, watch
+    context.close()
+
+
+def sign_in(page: Page, username: str, expected_path: str) -> None:
+    """Signs in through the login form and waits for the landing page."""
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(lambda url: not url.endswith("/login"))
+    assert urlsplit(page.url).path == expected_path, f"signed in as {username}: {page.url}"
+
+
+def home_of(role: str, places: Places) -> str:
+    if role in NATIONAL:
+        return "/nation"
+    if role == "region":
+        return f"/region/{places.region}"
+    if role == "district":
+        return f"/district/{places.district}"
+    return f"/school/{places.school}"
+
+
+def undrawn_charts(page: Page) -> int:
+    """How many ``div.chart`` elements have no canvas (ECharts did not draw them)."""
+    return page.eval_on_selector_all(
+        "div.chart", "charts => charts.filter(c => !c.querySelector('canvas')).length"
+    )
+
+
+# ----------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_signs_in_and_opens_every_menu_page(
+    watched: tuple[Page, Watch], places: Places, role: str
+) -> None:
+    page, watch = watched
+    home = home_of(role, places)
+    sign_in(page, role, home)
+    if role in NATIONAL:
+        page.wait_for_selector("div.chart canvas")
+    assert page.locator("h1").count() == 1
+    assert undrawn_charts(page) == 0
+    watch.check()
+
+    links = page.eval_on_selector_all("nav.menu a", "links => links.map(a => a.href)")
+    assert links, "the menu is empty"
+    assert links[0].endswith(home)
+    for link in links:
+        response = page.goto(link)
+        assert response is not None and response.status < 400, (link, response)
+        assert page.locator("h1").count() == 1, link
+        assert page.locator("h1").inner_text().strip(), link
+        assert undrawn_charts(page) == 0, link
+        watch.check(link)
+
+
+def test_sign_in_is_stored_before_the_browser_follows_the_redirect(
+    watched: tuple[Page, Watch], web_engine: Engine
+) -> None:
+    """A slow commit must delay the answer, not let the next page arrive before the session."""
+
+    def slow_commit(connection: Connection) -> None:
+        time.sleep(0.5)
+
+    event.listen(web_engine, "commit", slow_commit)
+    try:
+        page, watch = watched
+        sign_in(page, "ministry", "/nation")
+    finally:
+        event.remove(web_engine, "commit", slow_commit)
+    watch.check()
+
+
+def test_language_switch_persists(watched: tuple[Page, Watch], places: Places) -> None:
+    page, watch = watched
+    sign_in(page, "district", f"/district/{places.district}")
+    sign_out = page.locator("form[action='/logout'] button")
+    assert page.get_attribute("html", "lang") == "en"
+    assert sign_out.inner_text().strip() == "Sign out"
+    english_menu = page.locator("nav.menu").inner_text()
+
+    page.click("nav.languages a[hreflang=kk]")
+    page.wait_for_selector("html[lang=kk]")
+    kazakh_button = sign_out.inner_text().strip()
+    assert kazakh_button and kazakh_button != "Sign out"
+    assert page.locator("nav.menu").inner_text() != english_menu
+
+    page.click("nav.languages a[hreflang=ru]")
+    page.wait_for_selector("html[lang=ru]")
+    russian_button = sign_out.inner_text().strip()
+    assert russian_button not in ("Sign out", kazakh_button)
+
+    # The choice is kept in a cookie: a page opened without ?lang is still in Russian.
+    page.goto("/account")
+    assert page.get_attribute("html", "lang") == "ru"
+    assert sign_out.inner_text().strip() == russian_button
+    watch.check()
+
+
+def test_school_account_sees_only_its_school(watched: tuple[Page, Watch], places: Places) -> None:
+    page, watch = watched
+    sign_in(page, "school", f"/school/{places.school}")
+    html = page.content()
+    assert places.school in html
+    assert places.other_school not in html
+    assert places.other_region not in html
+    watch.check()
+
+    # A unit out of scope is answered exactly like a unit that does not exist.
+    for level, code in (("school", places.other_school), ("region", places.other_region)):
+        answers = []
+        for asked in (code, "NO-SUCH-CODE"):
+            response = page.goto(f"/{level}/{asked}")
+            assert response is not None and response.status == 404, (level, asked)
+            assert page.locator("h1").inner_text().strip() == "404", (level, asked)
+            answers.append(page.locator("main").inner_text().replace(asked, "…"))
+            watch.check(f"/{level}/{asked}", allow_http_errors=True)
+        assert answers[0] == answers[1]
+
+    response = page.goto("/records/student")
+    assert response is not None and response.status == 200
+    headers = page.eval_on_selector_all(
+        "table.records thead th", "cells => cells.map(c => c.textContent.trim())"
+    )
+    column = headers.index("organization_code")
+    schools = page.eval_on_selector_all(
+        "#rows > tr:not(.more)",
+        f"rows => rows.map(r => r.cells[{column}].textContent.trim())",
+    )
+    assert schools, "the school's pupils are not listed"
+    assert set(schools) == {places.school}
+    watch.check()
+
+
+def test_region_account_is_sent_from_the_nation_to_its_region(
+    watched: tuple[Page, Watch], places: Places
+) -> None:
+    page, watch = watched
+    sign_in(page, "region", f"/region/{places.region}")
+    response = page.goto("/nation")
+    assert response is not None and response.status == 200
+    assert page.url.endswith(f"/region/{places.region}")
+    watch.check()
+
+
+def test_ministry_may_not_read_pupils(watched: tuple[Page, Watch]) -> None:
+    page, watch = watched
+    sign_in(page, "ministry", "/nation")
+    response = page.goto("/records/student")
+    assert response is not None and response.status == 403
+    assert page.locator("h1").inner_text().strip() == "403"
+    assert page.locator("table.records").count() == 0
+    watch.check(allow_http_errors=True)
+
+
+def test_indicator_picker_swaps_the_map_in_place(watched: tuple[Page, Watch]) -> None:
+    page, watch = watched
+    sign_in(page, "ministry", "/nation")
+    page.wait_for_selector("#nation-map div.chart canvas")
+    before = page.inner_text("#nation-map h3")
+    page.evaluate("window.sapaNotReloaded = true")
+
+    select = page.locator("form.picker select")
+    current = select.input_value()
+    options = select.locator("option").evaluate_all("options => options.map(o => o.value)")
+    select.select_option(next(value for value in options if value != current))
+    page.wait_for_function(
+        "before => document.querySelector('#nation-map h3').textContent.trim() !== before",
+        arg=before.strip(),
+    )
+    assert page.evaluate("window.sapaNotReloaded") is True
+    assert page.locator("#nation-map").count() == 1
+    page.wait_for_selector("#nation-map div.chart canvas")
+    assert undrawn_charts(page) == 0
+    watch.check()
+
+
+def test_item_link_loads_its_curves(watched: tuple[Page, Watch]) -> None:
+    page, watch = watched
+    sign_in(page, "analyst", "/nation")
+    page.goto("/assessment")
+    page.evaluate("window.sapaNotReloaded = true")
+    assert page.locator("#curve canvas").count() == 0
+    link = page.locator("table.items a").first
+    item = link.inner_text().strip()
+    link.click()
+    page.wait_for_selector("#curve div.chart canvas")
+    assert item in page.inner_text("#curve h2")
+    assert page.evaluate("window.sapaNotReloaded") is True
+    assert page.url.endswith("/assessment")
+    watch.check()
+
+
+def test_sign_out_ends_the_session(watched: tuple[Page, Watch], places: Places) -> None:
+    page, watch = watched
+    sign_in(page, "teacher", f"/school/{places.school}")
+    (session,) = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    page.click("form[action='/logout'] button")
+    page.wait_for_url(re.compile(r"/login$"))
+    assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
+    page.goto("/")
+    assert re.search(r"/login(\?|$)", page.url), page.url
+    assert page.locator("input[name=username]").count() == 1
+
+    # The session ended on the server too: its old cookie opens nothing.
+    page.context.add_cookies([session])
+    page.goto(f"/school/{places.school}")
+    assert urlsplit(page.url).path == "/login", page.url
+    watch.check()
