@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sapa.domain._base import Base, code_column, in_order, in_range, reference, str_enum
@@ -66,6 +66,8 @@ class IndicatorValue(Base):
             "subgroup",
             name="uq_indicator_value_natural_key",
         ),
+        # The dashboard reads one unit's values (a school card, a region page) at a time.
+        Index("ix_indicator_value_unit", "assessment_run_id", "level", "unit"),
         in_range("n", 0),
     )
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sapa.errors import DataValidationError, Problem, StoreError
 from sapa.ingest._readers import RawTable, collect_files, read_table
 from sapa.ingest._validate import PreparedTable, chunked, existing_codes, validate_tables
+from sapa.store import refresh_statistics
 
 __all__ = ["EntityCounts", "ImportReport", "ProgressCallback", "import_files", "import_tables"]
 
@@ -207,6 +208,8 @@ def import_tables(
             f"The import was rolled back: database error at {engine.url!r}: {exc}. "
             "If tables are missing, run `sapa init`."
         ) from exc
+    if not dry_run:
+        refresh_statistics(engine)
     return report
 
 

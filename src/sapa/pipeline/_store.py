@@ -23,6 +23,7 @@ from sapa.domain.quality import AssessmentRun, IndicatorValue, ItemResult, Suppo
 from sapa.errors import StoreError
 from sapa.indicators._table import COLUMNS
 from sapa.ingest import read_entity
+from sapa.store import refresh_statistics
 
 __all__ = ["InputTables", "digest_of", "load_tables", "results_digest", "save_run", "versions"]
 
@@ -140,4 +141,5 @@ def save_run(
                 )
     except SQLAlchemyError as exc:
         raise StoreError(f"The run {code} could not be saved at {engine.url!r}: {exc}") from exc
+    refresh_statistics(engine)
     return digest

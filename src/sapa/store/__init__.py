@@ -8,8 +8,16 @@ from sapa.store._engine import (
     current_revision,
     head_revision,
     make_engine,
+    refresh_statistics,
     session_scope,
     upgrade,
 )
 
-__all__ = ["current_revision", "head_revision", "make_engine", "session_scope", "upgrade"]
+__all__ = [
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "refresh_statistics",
+    "session_scope",
+    "upgrade",
+]

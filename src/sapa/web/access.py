@@ -79,7 +79,9 @@ PERSON_TABLES = ("student", "teacher", "person_identity")
 RESTRICTED_TABLES = ("child_rights_incident",)
 RESULT_TABLES = ("indicator_value", "support_flag")
 """Results attributed through their ``level`` and ``unit`` columns rather than references."""
-ITEM_TABLES = ("item_result",)
+ITEM_TABLES = ("item", "item_version", "booklet_item", "item_result")
+"""Secure test material: the items with their keys, which items a booklet holds, and the
+calibrated parameters (ministry and analysts only)."""
 _SCOPE_TABLES = ("organization", "district", "region")
 MAX_PAGE = 1000
 
@@ -288,7 +290,7 @@ class DataAccess:
             .limit(limit)
             .offset(offset)
         ).all()
-        frame = pd.DataFrame(
+        frame = _frame(
             rows, columns=["at", "username", "role", "action", "entity", "detail", "rows"]
         )
         frame["role"] = frame["role"].map(str)
@@ -310,12 +312,14 @@ class DataAccess:
                     f"({sensitivity} data)."
                 )
         if name in ITEM_TABLES and principal.role not in ITEM_READERS:
-            raise AccessDeniedError("Item parameters are readable by ministry and analysts only.")
+            raise AccessDeniedError(
+                f"{name} records are secure test material: ministry and analysts only."
+            )
         if principal.national:
             return None
         if name in RESULT_TABLES:
-            table = schema.table
-            return select(table.c.id).where(self._unit_condition(table.c.level, table.c.unit))
+            results = schema.table
+            return select(results.c.id).where(self._unit_condition(results.c.level, results.c.unit))
         anchors = {
             "organization": principal.school,
             "district": principal.district,
@@ -424,7 +428,7 @@ class DataAccess:
         ).order_by(Region.code)
         if not self.principal.national:
             statement = statement.where(Region.code == self.principal.region)
-        frame = pd.DataFrame(
+        frame = _frame(
             self.connection.execute(statement).all(),
             columns=["code", "kind", "name_en", "name_kk", "name_ru"],
         )
@@ -441,7 +445,7 @@ class DataAccess:
         )
         if not self.principal.national:
             statement = statement.where(District.code.in_(self._district_codes()))
-        return pd.DataFrame(
+        return _frame(
             self.connection.execute(statement).all(),
             columns=["code", "name_en", "name_kk", "name_ru"],
         )
@@ -477,7 +481,7 @@ class DataAccess:
             statement = statement.where(Organization.code == code)
         if not self.principal.national:
             statement = statement.where(Organization.code.in_(self._school_codes()))
-        frame = pd.DataFrame(
+        frame = _frame(
             self.connection.execute(statement).all(),
             columns=[
                 "code",
@@ -530,7 +534,7 @@ class DataAccess:
                 AssessmentRun.year.desc(), AssessmentRun.finished_at.desc()
             )
         ).all()
-        return pd.DataFrame(rows, columns=["code", "year", "finished_at"])
+        return _frame(rows, columns=["code", "year", "finished_at"])
 
     def latest_run(self) -> str | None:
         runs = self.runs()
@@ -565,7 +569,7 @@ class DataAccess:
             .where(AssessmentRun.code == run, self._unit_condition(table.level, table.unit))
         )
         if prefix:
-            statement = statement.where(table.indicator.startswith(prefix, autoescape=True))
+            statement = statement.where(_prefix_range(table.indicator, prefix))
         if indicators is not None:
             statement = statement.where(table.indicator.in_(indicators) if indicators else false())
         if level:
@@ -574,7 +578,7 @@ class DataAccess:
             statement = statement.where(table.unit.in_(units) if units else false())
         if subgroup is not None:
             statement = statement.where(table.subgroup == subgroup)
-        frame = pd.DataFrame(
+        frame = _frame(
             self.connection.execute(statement.order_by(table.indicator, table.level, table.unit)),
             columns=[
                 "indicator",
@@ -609,7 +613,7 @@ class DataAccess:
             statement = statement.where(SupportFlag.level == level)
         if units is not None:
             statement = statement.where(SupportFlag.unit.in_(units) if units else false())
-        frame = pd.DataFrame(
+        frame = _frame(
             self.connection.execute(statement).all(),
             columns=["level", "unit", "reason", "evidence"],
         )
@@ -641,7 +645,18 @@ class DataAccess:
         )
         if administration:
             statement = statement.where(ItemResult.administration == administration)
-        return pd.DataFrame(self.connection.execute(statement).all(), columns=columns)
+        return _frame(self.connection.execute(statement).all(), columns=columns)
+
+
+def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
+    """A frame of result rows. Rows are turned into tuples first: pandas probes every row for
+    array attributes, which a SQLAlchemy ``Row`` answers by raising (slow at many rows)."""
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+def _prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, as a range an index can serve (``LIKE`` cannot)."""
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
 def _plain(value: Any) -> Any:

@@ -217,34 +217,45 @@ def sign_in(connection: Connection, username: str, password: str, client: str) -
     return Session(token, csrf, principal)
 
 
-def session_for(connection: Connection, token: str) -> Session | None:
-    """The live session of a cookie token, or ``None`` (unknown, expired, idle or inactive)."""
+def session_for(engine: Engine, token: str) -> Session | None:
+    """The live session of a cookie token, or ``None`` (unknown, expired, idle or inactive).
+
+    Reads on their own connection; the expiry of a dead session and the once-a-minute
+    ``last_seen_at`` update are short transactions of their own, so a request never holds the
+    database's write lock (SQLite has one for the whole file) while it reads its data.
+    """
     if not token:
         return None
     now = _now()
-    row = connection.execute(
-        select(LoginSession.id, LoginSession.csrf_token, LoginSession.last_seen_at)
-        .add_columns(LoginSession.expires_at, LoginSession.user_account_id)
-        .where(LoginSession.token_sha256 == _digest(token))
-    ).first()
-    if row is None:
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(LoginSession.id, LoginSession.csrf_token, LoginSession.last_seen_at)
+            .add_columns(LoginSession.expires_at, LoginSession.user_account_id)
+            .where(LoginSession.token_sha256 == _digest(token))
+        ).first()
+        if row is None:
+            return None
+        alive = row.expires_at > now and row.last_seen_at + IDLE_TIMEOUT > now
+        account_row = connection.execute(
+            select(UserAccount.__table__).where(UserAccount.id == row.user_account_id)
+        ).first()
+        principal = None
+        if alive and account_row is not None and account_row.active:
+            try:
+                principal = resolve_principal(connection, UserAccount(**account_row._mapping))
+            except AccessDeniedError:
+                principal = None
+    if not alive:
+        with engine.begin() as connection:
+            connection.execute(delete(LoginSession).where(LoginSession.id == row.id))
         return None
-    if row.expires_at <= now or row.last_seen_at + IDLE_TIMEOUT <= now:
-        connection.execute(delete(LoginSession).where(LoginSession.id == row.id))
-        return None
-    account_row = connection.execute(
-        select(UserAccount.__table__).where(UserAccount.id == row.user_account_id)
-    ).first()
-    if account_row is None or not account_row.active:
+    if principal is None:
         return None
     if now - row.last_seen_at >= _TOUCH_EVERY:
-        connection.execute(
-            update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now)
-        )
-    try:
-        principal = resolve_principal(connection, UserAccount(**account_row._mapping))
-    except AccessDeniedError:
-        return None
+        with engine.begin() as connection:
+            connection.execute(
+                update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=now)
+            )
     return Session(token, row.csrf_token, principal)
 
 

@@ -54,8 +54,8 @@ def _transaction(request: Request) -> Iterator[Connection]:
 Transaction = Annotated[Connection, Depends(_transaction, scope="function")]
 
 
-def _session(request: Request, connection: Transaction) -> Session:
-    session = session_for(connection, request.cookies.get(SESSION_COOKIE, ""))
+def _session(request: Request) -> Session:
+    session = session_for(request.app.state.engine, request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         raise NotSignedIn
     return session
