@@ -101,3 +101,21 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
     sqlite = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     yield sqlite
     sqlite.dispose()
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A client of a real local Dask cluster: two worker processes with one thread each, shared
+    by every test of the session that asks for it (starting one takes a few seconds)."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            memory_limit="1GiB",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

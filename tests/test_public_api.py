@@ -48,6 +48,16 @@ PUBLIC = {
         "test_information",
         "transform_bank",
     },
+    "sapa.irt.backends": {
+        "BACKEND_NAMES",
+        "Backend",
+        "BoundResponses",
+        "DaskBackend",
+        "NumpyBackend",
+        "ResponseDataset",
+        "TorchBackend",
+        "resolve_backend",
+    },
     "sapa.ingest": {
         "CHUNK_SIZE",
         "FORMATS",
@@ -74,7 +84,14 @@ PUBLIC = {
         "region_path",
         "row_counts",
     },
-    "sapa.store": {"current_revision", "head_revision", "make_engine", "session_scope", "upgrade"},
+    "sapa.store": {
+        "current_revision",
+        "head_revision",
+        "make_engine",
+        "refresh_statistics",
+        "session_scope",
+        "upgrade",
+    },
     "sapa.indicators": {
         "ALL",
         "COLUMNS",

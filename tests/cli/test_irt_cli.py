@@ -192,3 +192,59 @@ def test_missing_columns_files_and_groups_are_refused(response_file: Path, tmp_p
 def test_usage_errors_exit_2(response_file: Path) -> None:
     result = runner.invoke(app, ["calibrate", str(response_file)])
     assert result.exit_code == 2
+
+
+def _table_values(path: Path) -> np.ndarray:
+    return pd.read_csv(path).sort_values(["item", "parameter"])["value"].to_numpy()
+
+
+def test_calibrate_on_the_torch_backend_gives_the_numpy_table(
+    response_file: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    numpy_out, torch_out = tmp_path / "numpy.csv", tmp_path / "torch.csv"
+    _calibrate(response_file, numpy_out, "--group-column", "language")
+    result = runner.invoke(
+        app,
+        ["calibrate", str(response_file), "--out", str(torch_out), "--id-column", "student",
+         "--items", ",".join(ITEMS), "--n-quad", "31", "--group-column", "language",
+         "--backend", "torch"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Backend: torch (cpu, float64)." in result.output
+    np.testing.assert_allclose(_table_values(torch_out), _table_values(numpy_out), atol=1e-6)
+
+
+def test_calibrate_a_parquet_folder_on_a_dask_cluster(
+    dask_client, response_file: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(response_file)
+    frame[ITEMS] = frame[ITEMS].fillna(-1).astype(np.int8)
+    folder = tmp_path / "booklets"
+    folder.mkdir()
+    frame.iloc[:1200].to_parquet(folder / "b1.parquet", row_group_size=500)
+    frame.iloc[1200:].to_parquet(folder / "b2.parquet", row_group_size=500)
+    numpy_out, dask_out = tmp_path / "numpy.csv", tmp_path / "dask.csv"
+    _calibrate(response_file, numpy_out, "--group-column", "language")
+    result = runner.invoke(
+        app,
+        ["calibrate", str(folder), "--out", str(dask_out), "--id-column", "student",
+         "--group-column", "language", "--n-quad", "31", "--backend", "dask",
+         "--scheduler", dask_client.scheduler.address],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Calibrated 8 items on 2000 persons" in result.output
+    assert f"Backend: dask ({dask_client.scheduler.address})." in result.output
+    np.testing.assert_allclose(_table_values(dask_out), _table_values(numpy_out), atol=1e-6)
+
+
+def test_a_scheduler_without_the_dask_backend_is_refused(
+    response_file: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app,
+        ["calibrate", str(response_file), "--out", str(tmp_path / "p.csv"),
+         "--scheduler", "tcp://127.0.0.1:8786"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "--scheduler applies to --backend dask only" in result.output

@@ -1,4 +1,4 @@
-"""Shared by the scoring, plausible-value and fit tests: reference data and simulation."""
+"""Shared by the scoring, plausible-value, fit and backend tests: reference data and simulation."""
 
 from __future__ import annotations
 
@@ -50,3 +50,38 @@ def mixed_bank() -> ItemBank:
 def simulate(bank: ItemBank, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Responses (int8, persons × items) drawn from the bank's category probabilities."""
     return simulate_responses(bank, theta, rng=rng)
+
+
+#: The agreement every compute backend must reach with the numpy backend.
+AGREEMENT = 1e-6
+
+
+def assert_same_fit(fitted, reference) -> None:
+    """Same estimates (to 1e-6), log-likelihood (1e-6 per person) and EM cycles as ``reference``."""
+    np.testing.assert_allclose(fitted.result_.params, reference.result_.params, atol=AGREEMENT)
+    n_obs = reference.result_.n_obs
+    assert abs(fitted.result_.loglik - reference.result_.loglik) <= AGREEMENT * n_obs
+    assert fitted.n_iter_ == reference.n_iter_
+    assert fitted.converged_ == reference.converged_
+
+
+def write_booklets(
+    folder: Path, responses: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Two booklet files in Sapa's response layout, items 1–8 and 5–12, row groups of 400, with
+    a ``language`` column (and a ``weight`` column); returns the stacked matrix they hold."""
+    names = [f"item{j + 1}" for j in range(responses.shape[1])]
+    half = responses.shape[0] // 2
+    stacked = np.full_like(responses, -1)
+    for index, (rows, columns) in enumerate(
+        [(slice(0, half), slice(0, 8)), (slice(half, None), slice(4, 12))]
+    ):
+        block = responses[rows, columns]
+        stacked[rows, columns] = block
+        table = pd.DataFrame(block, columns=names[columns]).astype(np.int8)
+        table.insert(0, "person_code", [f"P{index}-{i}" for i in range(block.shape[0])])
+        table["language"] = groups[rows]
+        if weights is not None:
+            table["weight"] = weights[rows]
+        table.to_parquet(folder / f"booklet{index + 1}.parquet", row_group_size=400)
+    return stacked

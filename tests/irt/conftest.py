@@ -61,3 +61,16 @@ def simulate() -> Simulator:
         return simulate_responses(bank, theta, rng=rng, missing=missing)
 
     return draw
+
+
+@pytest.fixture(scope="session")
+def booklet_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """12 2PL items, 3,000 persons in two groups, 15% missing at random, and weights."""
+    rng = np.random.default_rng(20)
+    bank = ItemBank.from_irt(a=rng.uniform(0.7, 2.0, 12), b=rng.normal(0, 1, 12))
+    theta = np.concatenate([rng.normal(0, 1, 1500), rng.normal(0.5, 1.2, 1500)])
+    responses = simulate_responses(bank, theta, rng=rng)
+    responses[rng.random(responses.shape) < 0.15] = -1
+    groups = np.repeat(["kk", "ru"], 1500)
+    weights = rng.uniform(0.5, 2.0, 3000)
+    return responses, weights, groups

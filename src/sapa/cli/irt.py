@@ -1,7 +1,13 @@
 """``sapa irt``: calibrate, score, DIF and linking on response files.
 
 Response files are CSV or Parquet, one row per person and one column per item holding integer
-scores ``0..K-1``; an empty cell, NaN or ``-1`` is a missing / not-presented response. Optional
+scores ``0..K-1``; an empty cell, NaN or ``-1`` is a missing / not-presented response.
+``calibrate`` also takes a folder of Parquet files in Sapa's response-file layout (one int8 column
+per item, e.g. one file per booklet), and ``--backend`` chooses where its E-steps run: ``numpy``,
+``torch`` (a GPU when present) or ``dask`` (``--scheduler`` names a cluster; without it a local
+one is started). With ``dask`` a Parquet input is read by the workers, in partitions, and never
+whole by this process. The defaults come from the settings ``SAPA_COMPUTE_BACKEND`` and
+``SAPA_DASK_SCHEDULER``. Optional
 columns name the person (``--id-column``) and the group (``--group-column``); ``--items`` picks the
 item columns (default: every other column).
 
@@ -31,8 +37,10 @@ from rich.table import Table
 
 from sapa._files import atomic_destination
 from sapa.cli._output import EXIT_CODES_HELP, ExitCode, console, errors, reported_errors
-from sapa.errors import DataValidationError, ModelSpecError, Problem
+from sapa.config import get_settings
+from sapa.errors import BackendUnavailableError, DataValidationError, ModelSpecError, Problem
 from sapa.irt._paramtable import ParameterSpec
+from sapa.irt.backends import Backend, DaskBackend, ResponseDataset
 from sapa.irt.dif import logistic_dif, mantel_haenszel
 from sapa.irt.estimate import IRTModel
 from sapa.irt.linking import compare_linking_methods, fixed_item_table, link
@@ -59,6 +67,12 @@ class ModelChoice(enum.StrEnum):
     GRM = "GRM"
     GPCM = "GPCM"
     PCM = "PCM"
+
+
+class BackendChoice(enum.StrEnum):
+    NUMPY = "numpy"
+    TORCH = "torch"
+    DASK = "dask"
 
 
 class ScoreMethod(enum.StrEnum):
@@ -97,7 +111,7 @@ def _reported() -> Iterator[None]:
         warnings.simplefilter("always")
         try:
             yield
-        except ModelSpecError as exc:
+        except (ModelSpecError, BackendUnavailableError) as exc:
             errors.print(f"[bold red]Refused:[/] {exc}", highlight=False)
             raise typer.Exit(ExitCode.INPUT_REFUSED) from exc
         finally:
@@ -195,6 +209,19 @@ def read_responses(
     return ResponseFile(responses=responses, ids=ids, groups=groups)
 
 
+def _response_dataset(
+    path: Path, id_column: str | None, group_column: str | None, items: list[str] | None
+) -> ResponseDataset:
+    """A Parquet response file or folder (int8 item columns) as a dataset read in partitions."""
+    if not path.exists():
+        raise DataValidationError(Problem(str(path), None, None, "file or folder not found"))
+    dataset = ResponseDataset(path, items=items, group_column=group_column)
+    if items is None and id_column is not None:
+        names = [name for name in dataset.plan()[0] if name != id_column]
+        dataset = ResponseDataset(path, items=names, group_column=group_column)
+    return dataset
+
+
 def read_item_bank(path: Path) -> tuple[ItemBank, pd.DataFrame]:
     """An item bank and its parameter table from a parameter-table file."""
     table = _read_table(path)
@@ -243,34 +270,75 @@ def calibrate(
     standard_errors: Annotated[
         bool, typer.Option("--se/--no-se", help="Compute standard errors.")
     ] = False,
+    backend: Annotated[
+        BackendChoice | None,
+        typer.Option(help="Where the E-steps run (default: the SAPA_COMPUTE_BACKEND setting)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address for --backend dask, e.g. tcp://host:8786 (default: "
+            "the SAPA_DASK_SCHEDULER setting; unset starts a local cluster)."
+        ),
+    ] = None,
 ) -> None:
     """Calibrate the items (marginal maximum likelihood) and write the parameter table."""
     with _reported():
-        data = read_responses(
-            responses, id_column=id_column, group_column=group_column, items=_split_names(items)
-        )
+        settings = get_settings()
+        chosen = backend.value if backend is not None else settings.compute_backend
+        engine: str | Backend = chosen
+        if chosen == BackendChoice.DASK:
+            engine = DaskBackend(scheduler or settings.dask_scheduler)
+        elif scheduler is not None:
+            raise DataValidationError(
+                Problem("<options>", None, None, "--scheduler applies to --backend dask only")
+            )
         estimator = IRTModel(
             model=model.value,
             n_quad=n_quad,
             max_iter=max_iter,
             se_method="oakes" if standard_errors else None,
+            backend=engine,
         )
-        table = None
-        if anchors is not None:
-            anchor_bank, _ = read_item_bank(anchors)
-            shared = [name for name in anchor_bank.names if name in data.responses.columns]
-            if not shared:
+        partitioned = chosen == BackendChoice.DASK and (
+            responses.is_dir() or responses.suffix.lower() == ".parquet"
+        )
+        if partitioned or responses.is_dir():
+            if anchors is not None:
                 raise DataValidationError(
-                    Problem(str(anchors), None, None, "no anchor item is among the responses")
+                    Problem(
+                        str(responses),
+                        None,
+                        None,
+                        "--anchors needs a response file read whole; not a folder, nor Parquet "
+                        "with --backend dask",
+                    )
                 )
-            initial = estimator.initial_parameter_table(data.responses, groups=data.groups)
-            table = fixed_item_table(initial, anchor_bank.subset(shared))
-        estimator.fit(data.responses, groups=data.groups, parameter_table=table)
+            dataset = _response_dataset(responses, id_column, group_column, _split_names(items))
+            estimator.fit(dataset)
+            n_items = len(estimator.item_bank_.names)
+            n_persons = round(estimator.result_.n_obs)
+        else:
+            data = read_responses(
+                responses, id_column=id_column, group_column=group_column, items=_split_names(items)
+            )
+            table = None
+            if anchors is not None:
+                anchor_bank, _ = read_item_bank(anchors)
+                shared = [name for name in anchor_bank.names if name in data.responses.columns]
+                if not shared:
+                    raise DataValidationError(
+                        Problem(str(anchors), None, None, "no anchor item is among the responses")
+                    )
+                initial = estimator.initial_parameter_table(data.responses, groups=data.groups)
+                table = fixed_item_table(initial, anchor_bank.subset(shared))
+            estimator.fit(data.responses, groups=data.groups, parameter_table=table)
+            n_items, n_persons = data.responses.shape[1], data.responses.shape[0]
         _write_table(estimator.result_.parameter_table(), out)
         console.print(
-            f"Calibrated {data.responses.shape[1]} items on {data.responses.shape[0]} persons: "
+            f"Calibrated {n_items} items on {n_persons} persons: "
             f"{estimator.n_iter_} EM cycles, converged: {bool(estimator.converged_)}, "
-            f"log-likelihood {estimator.result_.loglik:.3f}.",
+            f"log-likelihood {estimator.result_.loglik:.3f}. Backend: {estimator.backend_}.",
             highlight=False,
         )
         for label, mean, var in zip(

@@ -19,7 +19,15 @@ import numpy as np
 
 from sapa.irt.models import ItemBank, category_log_tables
 
-__all__ = ["Quadrature", "SufficientStats", "accumulate", "e_step", "posterior"]
+__all__ = [
+    "Quadrature",
+    "SufficientStats",
+    "accumulate",
+    "block_size",
+    "e_step",
+    "likelihood_rows",
+    "posterior",
+]
 
 #: Float64 work cells per block: each work array (nodes × persons) is about 2 MiB, small enough
 #: to stay in cache between the passes over it (measured faster than 8 MiB or 1 MiB blocks).
@@ -154,24 +162,11 @@ class _Design:
         2PL): the product runs over the two score columns and the ones column (which carries
         ``Σ_j log P_0j``) instead of the ``n_items`` indicator columns.
         """
-        base = kernel.tables[0]
-        if kernel.linear is None:
-            rows = [kernel.tables[k] - base for k in range(1, self.n_upper + 1)]
-            if self.has_missing:
-                rows.append(base)
-            out = np.concatenate(rows).T @ self.stacked.T
-            if not self.has_missing:
-                out += base.sum(axis=0)[:, None]
-            return out
-        constant = np.zeros(base.shape[1]) if self.has_missing else base.sum(axis=0)
-        score_rows = [kernel.linear.nodes, np.ones_like(constant), constant]
-        if self.has_missing:
-            rows = np.concatenate([base, np.vstack(score_rows)])
-            columns = self.stacked[:, self.n_indicators - self.n_items :]
-        else:
-            rows = np.vstack(score_rows)
-            columns = self.stacked[:, self.n_indicators :]
-        return rows.T @ columns.T
+        rows, first, constant = likelihood_rows(kernel, self.n_upper, self.has_missing)
+        out = rows.T @ self.stacked[:, first:].T
+        if constant is not None:
+            out += constant[:, None]
+        return out
 
     def expected_counts(self, post: np.ndarray) -> np.ndarray:
         """``r[j, k, q] = Σ_i 1(x_ij = k)·post[q, i]``, category 0 by difference from the total."""
@@ -180,6 +175,30 @@ class _Design:
         upper = products[: self.n_upper]
         total = products[-1] if self.has_missing else post.sum(axis=1)[None, :]
         return np.stack([total - upper.sum(axis=0), *upper], axis=1)
+
+
+def likelihood_rows(
+    kernel: _Kernel, n_upper: int, has_missing: bool
+) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """The tables that turn a block's stacked design into log-likelihoods at the nodes.
+
+    Returns ``rows`` (shape ``(width, Q)``), the first design column they multiply and a
+    constant row (or None): ``log L = design[:, first:] @ rows + constant``, persons × nodes.
+    Every backend forms the same design (:class:`_Design`'s column layout) and this product.
+    """
+    base = kernel.tables[0]
+    if kernel.linear is None:
+        stacked = [kernel.tables[k] - base for k in range(1, n_upper + 1)]
+        if has_missing:
+            stacked.append(base)
+        return np.concatenate(stacked), 0, None if has_missing else base.sum(axis=0)
+    n_items = base.shape[0]
+    first = n_upper * n_items
+    constant = np.zeros(base.shape[1]) if has_missing else base.sum(axis=0)
+    score_rows = [kernel.linear.nodes, np.ones_like(constant), constant]
+    if has_missing:
+        return np.concatenate([base, np.vstack(score_rows)]), first, None
+    return np.vstack(score_rows), first, None
 
 
 @dataclass(frozen=True)

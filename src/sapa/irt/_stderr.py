@@ -1,16 +1,20 @@
 """Standard errors of MML estimates: Oakes' identity and the cross-product (XPD) approximation.
 
 Both return the covariance of :meth:`ParameterSpec.free_vector` (internal scale, ``g`` as
-``logit g``); :func:`to_table_scale` maps it to the table's scale by the delta method.
+``logit g``); :func:`to_table_scale` maps it to the table's scale by the delta method. Both are
+sums over persons: the responses are either an in-memory :class:`CalibrationData` or a
+:class:`StatisticsSource`, responses a compute backend holds (on a device or on workers) that
+returns the summed E-step statistics and cross-product information itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from sapa.irt._estep import accumulate, block_size, posterior
+from sapa.irt._data import CalibrationData
+from sapa.irt._estep import Quadrature, SufficientStats, accumulate, block_size, posterior
 from sapa.irt._mstep import (
     block_probabilities,
     item_blocks,
@@ -19,30 +23,56 @@ from sapa.irt._mstep import (
     reciprocal_probability,
 )
 from sapa.irt._paramtable import ParameterSpec
+from sapa.irt.models import ItemBank
 
-__all__ = ["CalibrationData", "crossprod_covariance", "oakes_covariance", "to_table_scale"]
+__all__ = [
+    "CalibrationData",
+    "StatisticsSource",
+    "crossprod_covariance",
+    "crossprod_information",
+    "oakes_covariance",
+    "to_table_scale",
+]
 
 
-@dataclass(frozen=True)
-class CalibrationData:
-    """Responses (int8, ``−1`` missing), optional weights and group codes of a calibration."""
+class StatisticsSource(Protocol):
+    """Responses held by a compute backend: it sums the statistics of its parts itself."""
 
-    responses: np.ndarray
-    weights: np.ndarray | None
-    groups: np.ndarray | None
+    def accumulate(self, bank: ItemBank, quadrature: Quadrature) -> SufficientStats:
+        """E-step statistics of every person, summed."""
+        ...
+
+    def crossprod_information(self, spec: ParameterSpec, quadrature: Quadrature) -> np.ndarray:
+        """:func:`crossprod_information` of every person, summed."""
+        ...
+
+
+def _accumulate(
+    source: CalibrationData | StatisticsSource, bank: ItemBank, quadrature: Quadrature
+) -> SufficientStats:
+    if isinstance(source, CalibrationData):
+        return accumulate(source.responses, source.weights, bank, quadrature, source.groups)
+    return source.accumulate(bank, quadrature)
 
 
 def _score_at(
-    spec: ParameterSpec, vector: np.ndarray, data: CalibrationData, n_quad: int, quad_range: float
+    spec: ParameterSpec,
+    vector: np.ndarray,
+    source: CalibrationData | StatisticsSource,
+    n_quad: int,
+    quad_range: float,
 ) -> np.ndarray:
     moved = spec.with_free_vector(vector)
     quadrature = moved.quadrature(n_quad, quad_range)
-    stats = accumulate(data.responses, data.weights, moved.bank(), quadrature, data.groups)
+    stats = _accumulate(source, moved.bank(), quadrature)
     return observed_score(moved, stats, quadrature.nodes)
 
 
 def oakes_covariance(
-    spec: ParameterSpec, data: CalibrationData, n_quad: int, quad_range: float
+    spec: ParameterSpec,
+    source: CalibrationData | StatisticsSource,
+    n_quad: int,
+    quad_range: float,
 ) -> np.ndarray:
     """Inverse observed information by Oakes' (1999) identity.
 
@@ -64,15 +94,18 @@ def oakes_covariance(
         h = 1e-5 * max(1.0, abs(centre[p]))
         shift = np.zeros_like(centre)
         shift[p] = h
-        upper = _score_at(spec, centre + shift, data, n_quad, quad_range)
-        lower = _score_at(spec, centre - shift, data, n_quad, quad_range)
+        upper = _score_at(spec, centre + shift, source, n_quad, quad_range)
+        lower = _score_at(spec, centre - shift, source, n_quad, quad_range)
         hessian[:, p] = (upper - lower) / (2 * h)
     information = -(hessian + hessian.T) / 2
     return np.linalg.inv(information)
 
 
 def crossprod_covariance(
-    spec: ParameterSpec, data: CalibrationData, n_quad: int, quad_range: float
+    spec: ParameterSpec,
+    source: CalibrationData | StatisticsSource,
+    n_quad: int,
+    quad_range: float,
 ) -> np.ndarray:
     """Inverse of the cross-product information ``Σ_i w_i s_i s_iᵀ`` (XPD).
 
@@ -86,6 +119,25 @@ def crossprod_covariance(
     items. Psychometrika 35, 179–197 (the cross-product form used in BILOG).
     """
     quadrature = spec.quadrature(n_quad, quad_range)
+    if isinstance(source, CalibrationData):
+        information = crossprod_information(spec, source, quadrature)
+    else:
+        information = source.crossprod_information(spec, quadrature)
+    internal = spec.internal_values()
+    n_free = int(spec.free.sum())
+    is_guess = np.zeros(internal.shape, dtype=bool)
+    is_guess[:, spec.guess_column] = True
+    curvature = prior_terms(spec.prior_kind, spec.prior_1, spec.prior_2, internal, is_guess)[2]
+    diagonal = np.arange(n_free)
+    information[diagonal, diagonal] += curvature[spec.free]
+    return np.linalg.inv(information)
+
+
+def crossprod_information(
+    spec: ParameterSpec, data: CalibrationData, quadrature: Quadrature
+) -> np.ndarray:
+    """``Σ_i w_i s_i s_iᵀ`` over the persons of ``data`` (no prior term): the part of
+    :func:`crossprod_covariance` that is a sum over persons, so partitions add."""
     theta = quadrature.nodes
     bank = spec.bank()
     internal = spec.internal_values()
@@ -130,12 +182,7 @@ def crossprod_covariance(
             np.ones(chunk.shape[0]) if data.weights is None else data.weights[start : start + size]
         )
         information += (scores * weights[:, None]).T @ scores
-    is_guess = np.zeros(internal.shape, dtype=bool)
-    is_guess[:, spec.guess_column] = True
-    curvature = prior_terms(spec.prior_kind, spec.prior_1, spec.prior_2, internal, is_guess)[2]
-    diagonal = np.arange(n_free)
-    information[diagonal, diagonal] += curvature[spec.free]
-    return np.linalg.inv(information)
+    return information
 
 
 def to_table_scale(spec: ParameterSpec, covariance: np.ndarray) -> np.ndarray:

@@ -39,14 +39,21 @@ from sapa.errors import (
     ModelSpecError,
     Problem,
 )
-from sapa.irt._estep import accumulate
+from sapa.irt._data import CalibrationData, ResponseSummary
 from sapa.irt._mstep import m_step, prior_terms
 from sapa.irt._paramtable import ParameterSpec
 from sapa.irt._stderr import (
-    CalibrationData,
+    StatisticsSource,
     crossprod_covariance,
     oakes_covariance,
     to_table_scale,
+)
+from sapa.irt.backends import (
+    BACKEND_NAMES,
+    Backend,
+    BoundResponses,
+    ResponseDataset,
+    resolve_backend,
 )
 from sapa.irt.models import DICHOTOMOUS_MODELS, ItemBank, default_item_names
 
@@ -123,12 +130,19 @@ class IRTModel(Estimator):
     se_method : {"oakes", "crossprod", None}, default "oakes"
         Standard errors from the observed information by Oakes' (1999) identity, or from the
         cross-product of person scores (XPD, cheaper and rougher); ``None`` for none. They are
-        computed on first access to ``result_.bse``.
+        computed on first access to ``result_.bse`` (for a :class:`ResponseDataset` on a backend
+        that keeps partitions on workers, at the end of ``fit``, while the partitions are held).
     priors : dict, optional
         Priors by parameter name, ``{"a" | "d" | "g": (kind, p1, p2) or None}``, with kind
         ``"norm"`` (mean, sd; on ``logit g`` for ``g``), ``"lnorm"`` (meanlog, sdlog; slopes) or
         ``"beta"`` (α, β; ``g``). Merged over the default ``{"g": ("beta", 5, 17)}`` (BILOG-MG's
         prior for five-option items, mode 0.2); pass ``{"g": None}`` for pure ML 3PL estimates.
+    backend : {"numpy", "torch", "dask"} or Backend, default "numpy"
+        Where the E-steps run (see :mod:`sapa.irt.backends`): ``"numpy"`` in this process,
+        ``"torch"`` on a CUDA device when there is one (else PyTorch on the CPU), ``"dask"`` on
+        a local cluster of worker processes; pass a :class:`~sapa.irt.backends.TorchBackend`
+        or :class:`~sapa.irt.backends.DaskBackend` to choose the device or the scheduler. Every
+        backend gives the same estimates to 1e-6; the M-step always runs in this process.
     rng : int, Generator or None
         Accepted for uniformity with Sapa's stochastic estimators; EM calibration is
         deterministic and draws nothing from it.
@@ -152,6 +166,8 @@ class IRTModel(Estimator):
         records the extrapolated points, including discarded ones.
     result_ : CalibrationResult
         Estimates, standard errors and fit statistics.
+    backend_ : str
+        The backend the E-steps ran on, e.g. ``"numpy"`` or ``"torch (cuda:0, float64)"``.
 
     Notes
     -----
@@ -186,6 +202,7 @@ class IRTModel(Estimator):
         "accelerate": [{"squarem", "ramsay"}, None],
         "se_method": [{"oakes", "crossprod"}, None],
         "priors": [_is_prior_spec],
+        "backend": [set(BACKEND_NAMES), Backend],
         "rng": [Interval(int, 0, None), np.random.Generator, None],
     }
 
@@ -200,6 +217,7 @@ class IRTModel(Estimator):
         accelerate: str | None = "squarem",
         se_method: str | None = "oakes",
         priors: Mapping[str, tuple[str, float, float] | None] | None = None,
+        backend: str | Backend = "numpy",
         rng: RandomLike = None,
     ) -> None:
         self.model = model
@@ -210,12 +228,13 @@ class IRTModel(Estimator):
         self.accelerate = accelerate
         self.se_method = se_method
         self.priors = priors
+        self.backend = backend
         self.rng = rng
 
     # ---------------------------------------------------------------- public
     def fit(
         self,
-        responses: np.ndarray | pd.DataFrame,
+        responses: np.ndarray | pd.DataFrame | ResponseDataset,
         *,
         weights: np.ndarray | None = None,
         groups: np.ndarray | pd.Series | Sequence[Any] | None = None,
@@ -225,9 +244,11 @@ class IRTModel(Estimator):
 
         Parameters
         ----------
-        responses : array_like or DataFrame, shape (n_persons, n_items)
+        responses : array_like, DataFrame or ResponseDataset, shape (n_persons, n_items)
             Integer categories ``0 … K−1``; ``−1`` or NaN for missing / not presented. A
-            DataFrame's columns name the items.
+            DataFrame's columns name the items. A :class:`~sapa.irt.backends.ResponseDataset`
+            (Parquet) is read by the workers with the ``dask`` backend and into memory with the
+            others; its weights and groups are columns of the dataset.
         weights : array_like, shape (n_persons,), optional
             Non-negative frequency or sampling weights; ``n_obs`` is their sum.
         groups : array_like, shape (n_persons,), optional
@@ -250,17 +271,73 @@ class IRTModel(Estimator):
             The responses, weights or groups are malformed.
         ModelSpecError
             The model specification does not match the data.
+        BackendUnavailableError
+            The backend's optional extra is not installed.
         """
         validate_params(type(self).__name__, self._parameter_constraints, vars(self))
+        backend = resolve_backend(self.backend)
+        if isinstance(responses, ResponseDataset):
+            if weights is not None or groups is not None:
+                raise DataValidationError(
+                    "With a ResponseDataset, weights and groups are columns of the dataset "
+                    "(its weight_column and group_column), not arguments of fit."
+                )
+            if backend.keeps_partitions:
+                return self._fit_partitioned(backend, responses, parameter_table)
+            responses, weights, groups = responses.read()
         names, data, group_labels = self._prepare(responses, weights, groups)
+        summary = ResponseSummary.of(data)
+        spec, codes = self._specify(names, group_labels, summary, parameter_table)
+        if codes is not None:
+            current = data.groups
+            if current is None:
+                current = np.zeros(data.responses.shape[0], np.int64)
+            data = CalibrationData(data.responses, data.weights, codes[current])
+        with backend.bind(data) as bound:
+            return self._estimate(spec, bound, backend, summary, data)
+
+    def _fit_partitioned(
+        self, backend: Backend, dataset: ResponseDataset, parameter_table: pd.DataFrame | None
+    ) -> IRTModel:
+        """``fit`` with the partitions of ``dataset`` read and held by ``backend``'s workers."""
+        with backend.open_dataset(dataset) as bound:  # type: ignore[attr-defined]
+            names, summary = bound.item_names, bound.summary
+            _refuse_unanswered(names, summary)
+            spec, codes = self._specify(names, bound.group_labels, summary, parameter_table)
+            if codes is not None:
+                bound.recode_groups(codes)
+            return self._estimate(spec, bound, backend, summary, None)
+
+    def _specify(
+        self,
+        names: tuple[str, ...],
+        group_labels: tuple[str, ...],
+        summary: ResponseSummary,
+        parameter_table: pd.DataFrame | None,
+    ) -> tuple[ParameterSpec, np.ndarray | None]:
+        """The starting specification and, with a table, the map from the data's group codes to
+        the table's groups."""
+        codes = None
         if parameter_table is None:
-            spec = self._default_spec(names, group_labels, data)
+            spec = self._default_spec(names, group_labels, summary)
         else:
-            spec, data = _spec_from_table(parameter_table, names, group_labels, data)
-        _check_categories(spec, data)
-        spec, trace, n_iter, converged, change = self._run_em(spec, data)
+            spec, codes = _spec_from_table(parameter_table, names, group_labels)
+        _check_categories(spec, summary)
+        return spec, codes
+
+    def _estimate(
+        self,
+        spec: ParameterSpec,
+        bound: BoundResponses,
+        backend: Backend,
+        summary: ResponseSummary,
+        data: CalibrationData | None,
+    ) -> IRTModel:
+        """EM on ``bound``, then the fitted attributes; ``data`` (when in memory) serves the
+        standard errors later, otherwise they are computed now on ``bound``."""
+        spec, trace, n_iter, converged, change = self._run_em(spec, bound)
         quadrature = spec.quadrature(self.n_quad, self.quad_range)
-        final = accumulate(data.responses, data.weights, spec.bank(), quadrature, data.groups)
+        final = bound.accumulate(spec.bank(), quadrature)
         trace.append(final.loglik + _log_prior(spec))
         if not converged:
             warnings.warn(
@@ -268,7 +345,7 @@ class IRTModel(Estimator):
                 f"{self.tol:.0e}). Increase max_iter, add a prior on g for 3PL items, or inspect "
                 "items with p-values near 0 or 1.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
         self.item_bank_ = spec.bank()
         _warn_boundaries(self.item_bank_)
@@ -278,15 +355,16 @@ class IRTModel(Estimator):
         self.n_iter_ = n_iter
         self.converged_ = converged
         self.loglik_trace_ = np.asarray(trace)
-        n_obs = float(data.responses.shape[0] if data.weights is None else data.weights.sum())
+        self.backend_ = backend.describe()
         self.result_ = CalibrationResult(
             spec=spec,
             loglik=final.loglik,
-            n_obs=n_obs,
+            n_obs=summary.n_obs,
             data=data,
             se_method=self.se_method,
             n_quad=self.n_quad,
             quad_range=self.quad_range,
+            source=None if data is not None else bound,
         )
         return self
 
@@ -299,7 +377,7 @@ class IRTModel(Estimator):
         """The parameter table ``fit`` would start from, for editing (fix anchors, set priors)."""
         validate_params(type(self).__name__, self._parameter_constraints, vars(self))
         names, data, group_labels = self._prepare(responses, None, groups)
-        return self._default_spec(names, group_labels, data).to_frame()
+        return self._default_spec(names, group_labels, ResponseSummary.of(data)).to_frame()
 
     # -------------------------------------------------------------- internals
     def _prepare(
@@ -383,10 +461,10 @@ class IRTModel(Estimator):
         return models
 
     def _default_spec(
-        self, names: tuple[str, ...], group_labels: tuple[str, ...], data: CalibrationData
+        self, names: tuple[str, ...], group_labels: tuple[str, ...], summary: ResponseSummary
     ) -> ParameterSpec:
         requested = self._item_models(names)
-        highest = data.responses.max(axis=0).astype(np.int64)
+        highest = summary.highest.astype(np.int64)
         for j, model in enumerate(requested):
             if _BANK_MODEL.get(model, model) in DICHOTOMOUS_MODELS and highest[j] > 1:
                 raise ModelSpecError(
@@ -407,22 +485,20 @@ class IRTModel(Estimator):
                     spec.prior_2[j, column] = prior[2]
             spec.values[j, 0] = 1.0
             spec.free[j, 0] = model not in _FIXED_UNIT_SLOPE
-            spec.values[j, columns[1:]] = _starting_values(spec, j, data)
+            spec.values[j, columns[1:]] = _starting_values(spec, j, summary)
         spec.group_free[1:] = True
         spec.group_free[0, 1] = not spec.free[:, 0].any()
         return spec
 
     def _run_em(
-        self, spec: ParameterSpec, data: CalibrationData
+        self, spec: ParameterSpec, bound: BoundResponses
     ) -> tuple[ParameterSpec, list[float], int, bool, float]:
         trace: list[float] = []
 
         def em_cycle(current: ParameterSpec) -> ParameterSpec:
             """One E-step and M-step from ``current``; records the log-posterior at ``current``."""
             quadrature = current.quadrature(self.n_quad, self.quad_range)
-            stats = accumulate(
-                data.responses, data.weights, current.bank(), quadrature, data.groups
-            )
+            stats = bound.accumulate(current.bank(), quadrature)
             trace.append(stats.loglik + _log_prior(current))
             updated = m_step(current, stats, quadrature.nodes)
             _check_group_moments(updated)
@@ -517,12 +593,10 @@ def _squarem(
 
 
 def _spec_from_table(
-    table: pd.DataFrame,
-    names: tuple[str, ...],
-    group_labels: tuple[str, ...],
-    data: CalibrationData,
-) -> tuple[ParameterSpec, CalibrationData]:
-    """Spec from an edited table, items in response order; group codes mapped to its groups."""
+    table: pd.DataFrame, names: tuple[str, ...], group_labels: tuple[str, ...]
+) -> tuple[ParameterSpec, np.ndarray]:
+    """Spec from an edited table, items in response order, and the table's group index of each
+    of the data's group codes."""
     try:
         spec = ParameterSpec.from_frame(table)
     except (ValueError, KeyError) as exc:
@@ -537,12 +611,8 @@ def _spec_from_table(
     if unknown:
         raise ModelSpecError(f"The parameter table has no rows for groups {unknown}.")
     order = [spec.items.index(name) for name in names]
-    table_codes = np.array([spec.groups.index(label) for label in group_labels])
-    codes = np.zeros(data.responses.shape[0], dtype=np.int64)
-    if data.groups is not None:
-        codes = data.groups
-    remapped = CalibrationData(data.responses, data.weights, table_codes[codes])
-    return _reorder(spec, order), remapped
+    table_codes = np.array([spec.groups.index(label) for label in group_labels], dtype=np.int64)
+    return _reorder(spec, order), table_codes
 
 
 def _ramsay(
@@ -563,13 +633,13 @@ def _ramsay(
     return updated, proposal
 
 
-def _starting_values(spec: ParameterSpec, item: int, data: CalibrationData) -> np.ndarray:
+def _starting_values(spec: ParameterSpec, item: int, summary: ResponseSummary) -> np.ndarray:
     """Intercepts (and ``g``) to start from: logits of observed proportions at slope 1."""
-    observed = data.responses[:, item] >= 0
-    weights = np.ones(int(observed.sum())) if data.weights is None else data.weights[observed]
-    answers = data.responses[observed, item]
     k = int(spec.n_categories[item])
-    counts = np.bincount(answers, weights=weights, minlength=k)[:k] + 0.5
+    counts = np.zeros(k)
+    width = min(k, summary.counts.shape[1])
+    counts[:width] = summary.counts[item, :width]
+    counts += 0.5
     model = spec.models[item]
     if model == "GPCM":
         return np.log(counts[1:] / counts[:-1])
@@ -607,8 +677,17 @@ def _reorder(spec: ParameterSpec, order: list[int]) -> ParameterSpec:
     )
 
 
-def _check_categories(spec: ParameterSpec, data: CalibrationData) -> None:
-    highest = data.responses.max(axis=0)
+def _refuse_unanswered(names: tuple[str, ...], summary: ResponseSummary) -> None:
+    problems = [
+        Problem("<responses>", None, names[j], "no person answered this item")
+        for j in np.flatnonzero(summary.highest < 0)
+    ]
+    if problems:
+        raise DataValidationError(problems)
+
+
+def _check_categories(spec: ParameterSpec, summary: ResponseSummary) -> None:
+    highest = summary.highest
     too_high = np.flatnonzero(highest >= spec.n_categories)
     if too_high.size:
         raise DataValidationError(
@@ -623,9 +702,9 @@ def _check_categories(spec: ParameterSpec, data: CalibrationData) -> None:
             ]
         )
     problems = []
+    n_seen = summary.n_categories_seen
     for j in range(len(spec.items)):
-        seen = np.unique(data.responses[:, j])
-        if (seen >= 0).sum() < 2 and spec.free[j].any():
+        if n_seen[j] < 2 and spec.free[j].any():
             problems.append(
                 Problem("<responses>", None, spec.items[j], "only one category observed")
             )
@@ -683,6 +762,8 @@ class CalibrationResult:
 
     Parameters are indexed by ``(item or group, parameter)`` on the table's scale:
     slope–intercept form, logit metric (D = 1), ``g`` as a probability, group ``mean``/``var``.
+    Standard errors are computed from ``data`` (in memory) on first access, or, when only a
+    backend's ``source`` holds the responses, at construction while it still holds them.
     """
 
     def __init__(
@@ -691,10 +772,11 @@ class CalibrationResult:
         spec: ParameterSpec,
         loglik: float,
         n_obs: float,
-        data: CalibrationData,
+        data: CalibrationData | None,
         se_method: str | None,
         n_quad: int,
         quad_range: float,
+        source: StatisticsSource | None = None,
     ) -> None:
         self._spec = spec
         self._data = data
@@ -707,6 +789,10 @@ class CalibrationResult:
         item_values = spec.values[spec.free]
         group_values = spec.group_values[spec.group_free]
         self.params = pd.Series(np.concatenate([item_values, group_values]), index=index)
+        self._source = source
+        if data is None and source is not None:
+            _ = self.cov_params
+        self._source = None
 
     @property
     def df_model(self) -> int:
@@ -741,7 +827,10 @@ class CalibrationResult:
         if self.se_method is None:
             return pd.DataFrame(np.nan, index=index, columns=index)
         compute = oakes_covariance if self.se_method == "oakes" else crossprod_covariance
-        internal = compute(self._spec, self._data, self._n_quad, self._quad_range)
+        responses = self._data if self._data is not None else self._source
+        if responses is None:
+            return pd.DataFrame(np.nan, index=index, columns=index)
+        internal = compute(self._spec, responses, self._n_quad, self._quad_range)
         return pd.DataFrame(to_table_scale(self._spec, internal), index=index, columns=index)
 
     @cached_property
