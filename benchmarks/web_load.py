@@ -193,6 +193,8 @@ async def _user(
         await _sign_in(client, account)
         run.signed_in += 1
         await run.go.wait()
+        if think > 0:  # users arrive spread out, not all on the same instant
+            await asyncio.sleep(rng.uniform(0, think))
         index = rng.randrange(len(pages))
         while time.perf_counter() < run.stop_at and run.budget > 0:
             run.budget -= 1

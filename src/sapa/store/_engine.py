@@ -20,21 +20,26 @@ from sapa.errors import StoreError
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """Foreign keys enforced, and write-ahead logging for files: readers never wait for the
+    writer nor the writer for readers, which a web server with several workers needs (with
+    SQLite's default journal a long read blocks every commit)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url``, or for the configured database (``SAPA_DATABASE_URL``, else the
-    embedded SQLite file under ``SAPA_DATA_DIR``). SQLite gets foreign-key enforcement on."""
+    embedded SQLite file under ``SAPA_DATA_DIR``). SQLite gets foreign-key enforcement and
+    write-ahead logging."""
     url = url or get_settings().resolved_database_url()
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "connect", _configure_sqlite)
     return engine
 
 

@@ -620,6 +620,26 @@ class DataAccess:
         frame["level"] = frame["level"].map(str)
         return frame
 
+    def flagged_schools_by_region(self, run: str) -> pd.Series:
+        """Number of schools with at least one flag in each visible region."""
+        statement = (
+            select(Region.code, func.count(func.distinct(SupportFlag.unit)))
+            .select_from(SupportFlag)
+            .join(AssessmentRun, SupportFlag.assessment_run_id == AssessmentRun.id)
+            .join(Organization, Organization.code == SupportFlag.unit)
+            .join(Settlement, Organization.settlement_id == Settlement.id)
+            .join(District, Settlement.district_id == District.id)
+            .join(Region, District.region_id == Region.id)
+            .where(
+                AssessmentRun.code == run,
+                SupportFlag.level == "school",
+                self._unit_condition(SupportFlag.level, SupportFlag.unit),
+            )
+            .group_by(Region.code)
+        )
+        rows = self.connection.execute(statement).all()
+        return pd.Series(dict(rows), name="flagged", dtype="int64")
+
     def items(self, run: str, administration: str | None = None) -> pd.DataFrame:
         """Item calibration results of a run: ministry and analyst accounts only."""
         if self.principal.role not in ITEM_READERS:

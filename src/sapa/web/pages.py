@@ -317,7 +317,6 @@ def nation(
     if run:
         if indicator not in MAP_INDICATORS:
             raise HTTPException(404, f"No map of {indicator!r}.")
-        view = unit_view(access, run, "nation", "KZ", lang, _)
         regions = access.regions()
         values = access.indicators(run, indicators=[indicator], level="region")
         table = regions.assign(name=regions[f"name_{lang}"]).merge(
@@ -326,24 +325,15 @@ def nation(
             right_on="unit",
             how="left",
         )
-        flags = view.flags.merge(
-            access.schools()[["code", "region"]], left_on="unit", right_on="code"
-        )
-        table = table.merge(
-            flags.groupby("region").size().rename("flagged").reset_index(),
-            left_on="code",
-            right_on="region",
-            how="left",
-        )
-        context |= {
-            "view": view,
-            "map_chart": _map_chart(values, regions, indicator, lang),
-            "regions": table.fillna({"flagged": 0}),
-        }
+        flagged = access.flagged_schools_by_region(run)
+        table["flagged"] = table["code"].map(flagged).fillna(0).astype(int)
+        context |= {"map_chart": _map_chart(values, regions, indicator, lang), "regions": table}
     if request.headers.get("hx-request") and run:
         return render(
             request, "_nation_map.html", context, principal=principal, csrf=session.csrf_token
         )
+    if run:
+        context["view"] = unit_view(access, run, "nation", "KZ", lang, _)
     return render(request, "nation.html", context, principal=principal, csrf=session.csrf_token)
 
 

@@ -156,7 +156,8 @@ def unit_view(
         for c in CHILD_INDICATORS
         if f"{c}:value" in children and children[f"{c}:value"].notna().any()
     ]
-    school_units = None if level == "nation" else _school_codes(access, unit)
+    # The national page shows the regions, not every school: no flags or ranks of all schools.
+    school_units = [] if level == "nation" else _school_codes(access, unit)
     flags = access.flags(run, level="school" if level != "school" else None, units=school_units)
     if level == "school":
         flags = flags[flags["unit"] == code]
