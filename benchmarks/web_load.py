@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import httpx
+import httpx2 as httpx
 import numpy as np
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select

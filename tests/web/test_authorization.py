@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from sqlalchemy import Engine, func, select
 from starlette.routing import Mount
 
