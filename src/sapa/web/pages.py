@@ -548,15 +548,11 @@ def unit_page(
             context["children_chart"] = _interval_chart(
                 rows.sort_values("value", ascending=False), names, first, _
             )
+        context["school_names"] = view.school_names
         if not view.ranks.empty:
-            schools = access.schools(**{level: code}) if level != "school" else None
-            names = (
-                dict(zip(schools["code"], schools["name"], strict=True))
-                if schools is not None
-                else {}
+            context["rank_chart"] = _interval_chart(
+                view.ranks.head(60), view.school_names, "composite.rank", _
             )
-            context["rank_chart"] = _interval_chart(view.ranks.head(60), names, "composite.rank", _)
-            context["school_names"] = names
     else:
         context["title"] = unit_name(unit, lang, _)
     return render(request, "unit.html", context, principal=principal, csrf=session.csrf_token)

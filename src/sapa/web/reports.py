@@ -41,10 +41,8 @@ def unit_report(
     language = language_of(request, session.principal)
     _ = gettext_for(language)
     view = unit_view(access, run, level, unit["code"], language, _)
-    schools = access.schools(**{"code" if level == "school" else level: unit["code"]})
-    names = dict(zip(schools["code"], schools["name"], strict=True))
     build = documents.unit_report_pdf if fmt == "pdf" else documents.unit_report_xlsx
-    body = build(view, language, _, school_names=names)
+    body = build(view, language, _, school_names=view.school_names)
     filename = f"{level}-{unit['code']}-{run}.{fmt}"
     return Response(
         body,

@@ -5,13 +5,21 @@ headline indicators with their intervals beside the national (and regional) valu
 one level down, the "needs support" flags with reasons, and the rank intervals of the schools.
 The dashboard pages render it as HTML and :mod:`sapa.reports` as PDF and XLSX, so a report
 says exactly what the page says.
+
+Views are kept in a small in-process cache: a run's results never change (a run is named by
+the digest of what it read, and re-running identical inputs rewrites identical rows), so a
+view is a function of the database, the run, the unit, the language and the viewer's scope,
+which together are its key. The scope is part of the key, so a view is only ever reused for
+an account that sees exactly the same records.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from threading import Lock
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -21,6 +29,37 @@ from sapa.web.labels import AREAS, REASONS, format_value, label, percent_like
 __all__ = ["HEADLINE", "LEVEL_BELOW", "AreaView", "UnitView", "area_view", "unit_name", "unit_view"]
 
 Translate = Callable[[str], str]
+V = TypeVar("V")
+
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple[object, ...], object] = OrderedDict()
+_cache_lock = Lock()
+
+
+def _cached(access: DataAccess, key: tuple[object, ...], build: Callable[[], V]) -> V:
+    """``build()``'s result, kept per database and scope of the viewer (least recently used
+    entries are dropped beyond :data:`_CACHE_SIZE`)."""
+    p = access.principal
+    full = (
+        str(access.connection.engine.url),
+        p.role,
+        p.region,
+        p.district,
+        p.school,
+        p.teacher,
+        *key,
+    )
+    with _cache_lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return _cache[full]  # type: ignore[return-value]
+    value = build()
+    with _cache_lock:
+        _cache[full] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
 
 HEADLINE = (
     "outcomes.mean.MLIT4",
@@ -77,6 +116,7 @@ class UnitView:
     flags: pd.DataFrame
     ranks: pd.DataFrame
     parents: list[tuple[str, str, str]] = field(default_factory=list)
+    school_names: dict[str, str] = field(default_factory=dict)
 
 
 def _compare(values: pd.DataFrame, unit: dict[str, Any]) -> pd.DataFrame:
@@ -138,6 +178,17 @@ def unit_view(
     access: DataAccess, run: str, level: str, code: str, language: str, _: Translate
 ) -> UnitView:
     """The view of one unit; raises :class:`sapa.web.access.NotFound` outside the scope."""
+    access.unit(level, code)  # the scope check is never cached
+    return _cached(
+        access,
+        ("unit", run, level, code, language),
+        lambda: _build_unit_view(access, run, level, code, language, _),
+    )
+
+
+def _build_unit_view(
+    access: DataAccess, run: str, level: str, code: str, language: str, _: Translate
+) -> UnitView:
     unit = access.unit(level, code)
     parents = []
     for parent_level in ("region", "district"):
@@ -157,7 +208,12 @@ def unit_view(
         if f"{c}:value" in children and children[f"{c}:value"].notna().any()
     ]
     # The national page shows the regions, not every school: no flags or ranks of all schools.
-    school_units = [] if level == "nation" else _school_codes(access, unit)
+    if level in ("region", "district"):
+        schools = access.schools(**{level: code})
+        names = dict(zip(schools["code"], schools["name"], strict=True))
+    else:
+        names = {code: str(unit["name"])} if level == "school" else {}
+    school_units = list(names)
     flags = access.flags(run, level="school" if level != "school" else None, units=school_units)
     if level == "school":
         flags = flags[flags["unit"] == code]
@@ -178,14 +234,8 @@ def unit_view(
         flags=flags,
         ranks=ranks,
         parents=parents,
+        school_names=names,
     )
-
-
-def _school_codes(access: DataAccess, unit: dict[str, Any]) -> list[str]:
-    if unit["level"] == "school":
-        return [unit["code"]]
-    key = "region" if unit["level"] == "region" else "district"
-    return list(access.schools(**{key: unit["code"]})["code"])
 
 
 def _children(
@@ -237,7 +287,17 @@ def area_view(
     access: DataAccess, run: str, area: str, unit: dict[str, Any], language: str, _: Translate
 ) -> AreaView:
     """Every indicator of ``area`` for the unit beside the nation (and region), and for the
-    units one level down."""
+    units one level down (``unit`` comes from :meth:`DataAccess.unit`, the scope check)."""
+    return _cached(
+        access,
+        ("area", run, area, unit["level"], unit["code"], language),
+        lambda: _build_area_view(access, run, area, unit, language, _),
+    )
+
+
+def _build_area_view(
+    access: DataAccess, run: str, area: str, unit: dict[str, Any], language: str, _: Translate
+) -> AreaView:
     units = ["KZ", unit["code"]] + ([unit["region"]] if "region" in unit else [])
     values = access.indicators(run, prefix=f"{area}.", units=units)
     values = values[
