@@ -94,6 +94,13 @@ def test_indicators_are_the_stored_values_with_suppression(client_as, web_engine
     assert items["total"] == len(read_entity(web_engine, "item_result")) > 50
 
 
+def test_values_are_read_in_the_indicators_layout() -> None:
+    from sapa.indicators import COLUMNS
+    from sapa.web.access import VALUE_COLUMNS
+
+    assert VALUE_COLUMNS == COLUMNS
+
+
 def test_the_openapi_schema_documents_every_api_route(web_app) -> None:
     schema = web_app.openapi()
     documented = set(schema["paths"])

@@ -37,6 +37,7 @@ from httpx2 import Response
 from sqlalchemy import Engine, func, select
 from starlette.routing import Mount
 
+from conftest import ROLES
 from sapa.domain.access import AuditEvent
 from sapa.domain.quality import ItemResult
 from sapa.ingest import entity_schemas, read_entity
@@ -45,7 +46,6 @@ from sapa.web.labels import AREAS
 
 pytestmark = pytest.mark.db
 
-ROLES = ("ministry", "region", "district", "school", "teacher", "analyst", "auditor")
 NATIONAL = frozenset({"ministry", "analyst", "auditor"})
 PERSONAL_READERS = frozenset({"region", "district", "school"})
 ITEM_READERS = frozenset({"ministry", "analyst"})

@@ -31,14 +31,12 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 from sqlalchemy import Connection, Engine, event
 
+from conftest import PASSWORD, ROLES  # the accounts: one per role, one password
 from sapa.web.deps import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from conftest import Places
 
-# The accounts of conftest.py: one per role, all with this password.
-ROLES = ("ministry", "region", "district", "school", "teacher", "analyst", "auditor")
-PASSWORD = "correct horse battery"
 NATIONAL = ("ministry", "analyst", "auditor")
 
 # Reports every CSP violation on the console with its directive (the script is injected by the

@@ -17,13 +17,12 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from conftest import PASSWORD
 from sapa.store import make_engine
 from sapa.web import create_app
 from sapa.web.deps import SESSION_COOKIE
 
 pytestmark = pytest.mark.db
-
-PASSWORD = "correct horse battery"  # the password of conftest.py's accounts
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from sapa.cli._assess import print_run
 from sapa.cli._data import print_import_report, print_status
 from sapa.cli._output import console, database, progress_bar, reported_errors
 from sapa.cli._synth import build_nation
+from sapa.domain.access import Role
 from sapa.ingest import import_files, initialise, read_entity
 from sapa.pipeline import RunSettings, RunSummary, run_assessment
 from sapa.synth import MANIFEST, REFERENCE_DATE, import_paths
@@ -211,10 +212,10 @@ def _accounts(engine: Engine) -> pd.DataFrame:
         "teacher": teachers.loc[teachers["organization_code"] == school, "code"].iloc[0],
     }
     rows = []
-    for role in ("ministry", "region", "district", "school", "teacher", "analyst", "auditor"):
-        password = secrets.token_urlsafe(9)
-        add_user(engine, role, password, role, scope_code=place.get(role), language="kk")
-        rows.append({"name": role, "password": password, "scope": place.get(role, "KZ")})
+    for role in Role:
+        name, password = role.value, secrets.token_urlsafe(9)
+        add_user(engine, name, password, name, scope_code=place.get(name), language="kk")
+        rows.append({"name": name, "password": password, "scope": place.get(name, "KZ")})
     return pd.DataFrame(rows)
 
 

@@ -84,6 +84,12 @@ ITEM_TABLES = ("item", "item_version", "booklet_item", "item_result")
 calibrated parameters (ministry and analysts only)."""
 _SCOPE_TABLES = ("organization", "district", "region")
 MAX_PAGE = 1000
+VALUE_COLUMNS = tuple(
+    column.name
+    for column in IndicatorValue.__table__.columns
+    if column.name not in ("id", "assessment_run_id")
+)
+"""Columns of a stored indicator value (the indicators' tidy layout), in the model's order."""
 
 
 class NotFound(LookupError):
@@ -553,18 +559,7 @@ class DataAccess:
         """Indicator values of a run inside the principal's scope, in the stored layout."""
         table = IndicatorValue
         statement = (
-            select(
-                table.indicator,
-                table.level,
-                table.unit,
-                table.subgroup,
-                table.value,
-                table.se,
-                table.ci_low,
-                table.ci_high,
-                table.n,
-                table.suppressed,
-            )
+            select(*(getattr(table, name) for name in VALUE_COLUMNS))
             .join(AssessmentRun, table.assessment_run_id == AssessmentRun.id)
             .where(AssessmentRun.code == run, self._unit_condition(table.level, table.unit))
         )
@@ -580,18 +575,7 @@ class DataAccess:
             statement = statement.where(table.subgroup == subgroup)
         frame = _frame(
             self.connection.execute(statement.order_by(table.indicator, table.level, table.unit)),
-            columns=[
-                "indicator",
-                "level",
-                "unit",
-                "subgroup",
-                "value",
-                "se",
-                "ci_low",
-                "ci_high",
-                "n",
-                "suppressed",
-            ],
+            columns=list(VALUE_COLUMNS),
         )
         frame["level"] = frame["level"].map(str)
         return frame

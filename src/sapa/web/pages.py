@@ -36,7 +36,7 @@ from fastapi.templating import Jinja2Templates
 from sapa.domain.access import Role
 from sapa.errors import DataValidationError
 from sapa.irt.models import ItemBank
-from sapa.web.access import NATIONAL_ROLES, DataAccess, NotFound, Principal, entity_sensitivity
+from sapa.web.access import NATIONAL_ROLES, NotFound, Principal, entity_sensitivity
 from sapa.web.accounts import SignInRefused, change_password, end_session, sign_in
 from sapa.web.deps import (
     LANGUAGE_COOKIE,
@@ -166,10 +166,6 @@ def _tojson(value: Any) -> str:
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     """The error page (no menu: the error may precede or replace the session check)."""
     return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
-
-
-def _run_or_none(access: DataAccess) -> str | None:
-    return access.latest_run()
 
 
 # ----------------------------------------------------------------------------- sign-in
@@ -310,7 +306,7 @@ def nation(
     if principal.role not in NATIONAL_ROLES:
         level, code = principal.home
         return RedirectResponse(f"/{level}/{code}", status_code=303)
-    run = _run_or_none(access)
+    run = access.latest_run()
     _ = gettext_for(language_of(request, principal))
     lang = language_of(request, principal)
     context: dict[str, Any] = {"run": run, "map_indicators": MAP_INDICATORS, "indicator": indicator}
@@ -410,7 +406,7 @@ def assessment(
     request: Request, session: SignedIn, access: Access, administration: str | None = None
 ) -> Response:
     principal = session.principal
-    run = _run_or_none(access)
+    run = access.latest_run()
     items = access.items(run) if run else pd.DataFrame()
     administrations = sorted(items["administration"].unique()) if len(items) else []
     chosen = (
@@ -432,7 +428,7 @@ def assessment(
 
 @router.get("/assessment/item/{item}")
 def item_curve(item: str, request: Request, session: SignedIn, access: Access) -> Response:
-    run = _run_or_none(access)
+    run = access.latest_run()
     items = access.items(run) if run else pd.DataFrame()
     match = items[items["item"] == item] if len(items) else items
     if match.empty:
@@ -533,7 +529,7 @@ def unit_page(
     principal = session.principal
     lang = language_of(request, principal)
     _ = gettext_for(lang)
-    run = _run_or_none(access)
+    run = access.latest_run()
     unit = access.unit(level, code)
     context: dict[str, Any] = {"run": run, "level": level, "code": code, "unit": unit}
     if run:
@@ -570,7 +566,7 @@ def area_page(
     lang = language_of(request, principal)
     _ = gettext_for(lang)
     unit = access.unit(level, code)
-    run = _run_or_none(access)
+    run = access.latest_run()
     context: dict[str, Any] = {
         "run": run,
         "unit": unit,

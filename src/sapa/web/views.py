@@ -131,15 +131,22 @@ def _compare(values: pd.DataFrame, unit: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
-def _headline(access: DataAccess, run: str, unit: dict[str, Any], _: Translate) -> pd.DataFrame:
+def _compared_values(
+    access: DataAccess, run: str, unit: dict[str, Any], **selection: Any
+) -> pd.DataFrame:
+    """The selected indicators of the unit, of its region and of the nation (a code can name
+    units of two levels, e.g. a city that is both a region and a district, hence the levels)."""
     units = ["KZ", unit["code"]] + ([unit["region"]] if "region" in unit else [])
-    values = access.indicators(run, indicators=list(HEADLINE), units=units)
-    values = values[
+    values = access.indicators(run, units=units, **selection)
+    return values[
         (values["level"] == "nation")
         | ((values["level"] == unit["level"]) & (values["unit"] == unit["code"]))
         | ((values["level"] == "region") & (values["unit"] == unit.get("region")))
     ]
-    table = _compare(values, unit)
+
+
+def _headline(access: DataAccess, run: str, unit: dict[str, Any], _: Translate) -> pd.DataFrame:
+    table = _compare(_compared_values(access, run, unit, indicators=list(HEADLINE)), unit)
     order = [code for code in HEADLINE if code in table.index]
     return _labelled(table.loc[order], _)
 
@@ -178,18 +185,18 @@ def unit_view(
     access: DataAccess, run: str, level: str, code: str, language: str, _: Translate
 ) -> UnitView:
     """The view of one unit; raises :class:`sapa.web.access.NotFound` outside the scope."""
-    access.unit(level, code)  # the scope check is never cached
+    unit = access.unit(level, code)  # the scope check is never cached
     return _cached(
         access,
         ("unit", run, level, code, language),
-        lambda: _build_unit_view(access, run, level, code, language, _),
+        lambda: _build_unit_view(access, run, unit, language, _),
     )
 
 
 def _build_unit_view(
-    access: DataAccess, run: str, level: str, code: str, language: str, _: Translate
+    access: DataAccess, run: str, unit: dict[str, Any], language: str, _: Translate
 ) -> UnitView:
-    unit = access.unit(level, code)
+    level, code = unit["level"], unit["code"]
     parents = []
     for parent_level in ("region", "district"):
         if parent_level in unit and level != parent_level:
@@ -238,24 +245,27 @@ def _build_unit_view(
     )
 
 
-def _children(
-    access: DataAccess, run: str, unit: dict[str, Any], level: str, language: str
+def _units_below(
+    access: DataAccess, unit: dict[str, Any], level: str, language: str
 ) -> pd.DataFrame:
-    """The units one level down with their names and the child indicator with its interval."""
+    """Codes and names (in the interface language) of the visible units of ``level`` inside
+    ``unit``, which is one level up."""
     if level == "region":
         units = access.regions()
     elif level == "district":
         units = access.districts(unit["code"])
     else:
-        units = access.schools(district=unit["code"])
+        return access.schools(district=unit["code"])[["code", "name"]]
+    return units.assign(name=units[f"name_{language}"])[["code", "name"]]
+
+
+def _children(
+    access: DataAccess, run: str, unit: dict[str, Any], level: str, language: str
+) -> pd.DataFrame:
+    """The units one level down with their names and the child indicators with intervals."""
+    units = _units_below(access, unit, level, language)
     if units.empty:
         return units
-    units = units.assign(
-        name=[
-            row["name"] if level == "school" else row.get(f"name_{language}", row["code"])
-            for _, row in units.iterrows()
-        ]
-    )
     values = access.indicators(
         run,
         indicators=list(CHILD_INDICATORS),
@@ -298,23 +308,12 @@ def area_view(
 def _build_area_view(
     access: DataAccess, run: str, area: str, unit: dict[str, Any], language: str, _: Translate
 ) -> AreaView:
-    units = ["KZ", unit["code"]] + ([unit["region"]] if "region" in unit else [])
-    values = access.indicators(run, prefix=f"{area}.", units=units)
-    values = values[
-        (values["level"] == "nation")
-        | ((values["level"] == unit["level"]) & (values["unit"] == unit["code"]))
-        | ((values["level"] == "region") & (values["unit"] == unit.get("region")))
-    ]
+    values = _compared_values(access, run, unit, prefix=f"{area}.")
     table = _labelled(_compare(values, unit), _)
     child_level = LEVEL_BELOW.get(unit["level"])
     children = pd.DataFrame()
     if child_level:
-        if child_level == "region":
-            kids = access.regions()
-        elif child_level == "district":
-            kids = access.districts(unit["code"])
-        else:
-            kids = access.schools(district=unit["code"])
+        kids = _units_below(access, unit, child_level, language)
         kid_values = access.indicators(
             run, prefix=f"{area}.", level=child_level, units=list(kids["code"])
         )
@@ -322,9 +321,6 @@ def _build_area_view(
             children = kid_values.pivot_table(
                 index="unit", columns="indicator", values="value", aggfunc="first"
             )
-            names = {
-                row["code"]: row["name"] if child_level == "school" else row[f"name_{language}"]
-                for _, row in kids.iterrows()
-            }
+            names = dict(zip(kids["code"], kids["name"], strict=True))
             children.insert(0, "name", [names.get(c, c) for c in children.index])
     return AreaView(area=area, title=_(AREAS[area]), table=table, children=children)
