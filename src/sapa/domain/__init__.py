@@ -6,6 +6,7 @@ Importing this package registers every entity on :data:`Base.metadata`.
 from sapa.domain import (
     access,  # noqa: F401  (registers the application's own tables)
     assessment,
+    casework,
     geography,
     infrastructure,
     leadership,
@@ -27,6 +28,7 @@ ENTITY_MODULES = (
     welfare,
     assessment,
     quality,
+    casework,
 )
 
 __all__ = ["Base", "BINType", "ENTITY_MODULES", "IINType", "entities"]
