@@ -7,6 +7,7 @@ file in the working directory.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
 
     dask_scheduler: str | None = None
     """Address of a Dask scheduler for the ``dask`` backend; ``None`` starts a local cluster."""
+
+    as_of: dt.date | None = None
+    """The web application's working day for deadlines and overdue cases; ``None`` (the
+    default) is the calendar day. The demonstration sets the synthetic nation's date."""
 
     def resolved_database_url(self) -> str:
         """The database URL actually used: the configured one, or the embedded SQLite file."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import TODAY, actor
 from sqlalchemy import Engine, func, select
 
+from conftest import TODAY, actor
 from sapa.domain.casework import WorkflowCase, WorkflowEvent
 from sapa.domain.people import Teacher
 from sapa.domain.workforce import (

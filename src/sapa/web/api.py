@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field
 
 from sapa.web.access import MAX_PAGE, NotFound
 from sapa.web.accounts import SignInRefused, change_password
-from sapa.web.deps import Access, SignedIn, Transaction, require_csrf
+from sapa.web.casework import case_json
+from sapa.web.deps import Access, Cases, SignedIn, Transaction, require_csrf
+from sapa.workflows import WORKFLOWS, Workflow
 
 __all__ = ["router"]
 
@@ -61,6 +63,108 @@ class Table(BaseModel):
 class PasswordChange(BaseModel):
     current_password: str
     new_password: str = Field(min_length=1)
+
+
+class FieldOut(BaseModel):
+    name: str
+    label: str
+    kind: str
+    required: bool
+    choices: list[str]
+    low: float | None
+    high: float | None
+    entity: str | None
+
+
+class StepOut(BaseModel):
+    action: str
+    label: str
+    sources: list[str]
+    roles: list[str]
+    fields: list[FieldOut]
+
+
+class WorkflowOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    subject: str
+    sensitivity: str
+    states: dict[str, str]
+    final: list[str]
+    steps: list[StepOut]
+
+
+class StepBody(BaseModel):
+    """The values a step carries, by field name (see the workflow's description), and a note."""
+
+    values: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CaseOut(BaseModel):
+    code: str
+    workflow: str
+    state: str
+    title: str
+    region: str
+    district: str | None
+    school: str | None
+    teacher: str | None
+    opened_on: str
+    due_on: str | None
+    closed_on: str | None
+    overdue: bool
+    values: dict[str, Any]
+    steps: list[str]
+    history: list[dict[str, Any]]
+
+
+def _workflow_out(workflow: Workflow) -> WorkflowOut:
+    return WorkflowOut(
+        name=workflow.name,
+        title=workflow.title,
+        description=workflow.description,
+        subject=workflow.subject,
+        sensitivity=workflow.sensitivity,
+        states=workflow.states,
+        final=sorted(workflow.final),
+        steps=[
+            StepOut(
+                action=step.action,
+                label=step.label,
+                sources=list(step.sources),
+                roles=sorted(role.value for role in step.roles),
+                fields=[
+                    FieldOut(
+                        name=f.name,
+                        label=f.label,
+                        kind=f.kind,
+                        required=f.required,
+                        choices=list(f.choices),
+                        low=f.low,
+                        high=f.high,
+                        entity=f.entity,
+                    )
+                    for f in step.fields
+                ],
+            )
+            for step in workflow.steps
+        ],
+    )
+
+
+def _case_out(cases: Cases, code: str) -> CaseOut:
+    found = cases.case(code)
+    return CaseOut(
+        **case_json(found, cases.today),
+        steps=[step.action for step in cases.available_steps(found)],
+        history=cases.history(found),
+    )
+
+
+def _given(body: StepBody) -> dict[str, Any]:
+    return {**body.values, **({"note": body.note} if body.note else {})}
 
 
 def _file(frame: pd.DataFrame, name: str, fmt: str) -> Response:
@@ -252,3 +356,88 @@ def audit(
 ) -> Table | Response:
     """The audit trail, newest first (auditor and ministry accounts)."""
     return _table(access.audit_events(limit=limit, offset=offset), "audit", format)
+
+
+# ----------------------------------------------------------------------------- workflows
+@router.get("/workflows", response_model=list[WorkflowOut], tags=["workflows"])
+def workflows(session: SignedIn) -> list[WorkflowOut]:
+    """Every workflow: its states, its steps, who may take each and the values it carries."""
+    return [_workflow_out(workflow) for workflow in WORKFLOWS.values()]
+
+
+@router.get("/cases/summary", response_model=Table, tags=["workflows"])
+def case_summary(cases: Cases, format: Format = "json") -> Table | Response:
+    """Per workflow, the cases open, overdue and closed in the caller's place."""
+    return _table(cases.summary(), "cases", format)
+
+
+@router.get("/workflows/{workflow}/cases", response_model=Table, tags=["workflows"])
+def workflow_cases(
+    workflow: str,
+    cases: Cases,
+    state: str | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    format: Format = "json",
+) -> Table | Response:
+    """A workflow's cases in the caller's place, overdue first; ``overdue=true`` for those
+    past their deadline. Exports (``format=csv|xlsx``) hold every matching case."""
+    frame, total = cases.cases(
+        workflow,
+        state=state,
+        overdue=overdue,
+        limit=None if format != "json" else limit,
+        offset=offset,
+    )
+    if format != "json":
+        return _file(frame, workflow, format)
+    table = _table(frame, workflow, format)
+    assert isinstance(table, Table)
+    return table.model_copy(update={"total": total})
+
+
+@router.post(
+    "/workflows/{workflow}/cases",
+    response_model=CaseOut,
+    status_code=201,
+    dependencies=[Depends(require_csrf)],
+    tags=["workflows"],
+)
+def new_case(workflow: str, body: StepBody, cases: Cases) -> CaseOut:
+    """Open a case with the workflow's opening step. 400: a value is missing or wrong;
+    403: the role may not open one; 404: the subject is outside the caller's place;
+    409: the workflow's rules refuse it. A refused request changes nothing."""
+    opened = cases.open(workflow, _given(body))
+    return _case_out(cases, opened.code)
+
+
+@router.get("/cases/{case}", response_model=CaseOut, tags=["workflows"])
+def case_detail(case: str, cases: Cases) -> CaseOut:
+    """A case with its values, its history and the steps the caller may take now."""
+    return _case_out(cases, case)
+
+
+@router.post(
+    "/cases/{case}/steps/{action}",
+    response_model=CaseOut,
+    dependencies=[Depends(require_csrf)],
+    tags=["workflows"],
+)
+def take_step(case: str, action: str, body: StepBody, cases: Cases) -> CaseOut:
+    """Take one step in a case. 400: a value is missing or wrong; 403: the role may not take
+    it; 404: no such case in the caller's place; 409: the case's state or the workflow's rules
+    do not allow it. A refused step changes nothing."""
+    cases.take(case, action, _given(body))
+    return _case_out(cases, case)
+
+
+@router.get("/attestations/due", response_model=Table, tags=["workflows"])
+def attestations_due(
+    cases: Cases,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
+    format: Format = "json",
+) -> Table | Response:
+    """Attestations not yet held that fall due within ``within_days`` (or are past due), in the
+    caller's place: the reminders. Region, district, school and teacher accounts."""
+    return _table(cases.attestations_due(within_days), "attestations_due", format)

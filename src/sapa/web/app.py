@@ -8,6 +8,7 @@ elsewhere.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -22,9 +23,10 @@ from sapa import __version__
 from sapa.config import get_settings
 from sapa.errors import AccessDeniedError, DataValidationError
 from sapa.store import make_engine
-from sapa.web import api, pages, reports
+from sapa.web import api, pages, reports, workflow_pages
 from sapa.web.access import NotFound
 from sapa.web.deps import CsrfRejected, NotSignedIn
+from sapa.workflows import StepRefused
 
 __all__ = ["STATIC", "create_app", "create_configured_app"]
 
@@ -45,11 +47,15 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(engine: Engine, *, secure_cookies: bool = True) -> FastAPI:
+def create_app(
+    engine: Engine, *, secure_cookies: bool = True, as_of: dt.date | None = None
+) -> FastAPI:
     """The application on ``engine``'s database (migrated to the head revision).
 
     ``secure_cookies`` marks the session cookie ``Secure`` (HTTPS only); turn it off only for
-    plain-HTTP use on a loopback address (the demo, tests).
+    plain-HTTP use on a loopback address (the demo, tests). ``as_of`` fixes the working day
+    (deadlines, overdue cases, the dates steps record) for a dated snapshot such as the
+    synthetic nation; by default it is the calendar day.
     """
     app = FastAPI(
         title="Sapa",
@@ -63,9 +69,12 @@ def create_app(engine: Engine, *, secure_cookies: bool = True) -> FastAPI:
     )
     app.state.engine = engine
     app.state.secure_cookies = secure_cookies
+    app.state.as_of = as_of
     # Mounted first: the pages' /{level}/{code} route would otherwise capture /static/sapa.js.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
+    # Before the pages: their /{level}/{code} route would capture /workflows/{workflow}.
+    app.include_router(workflow_pages.router)
     app.include_router(pages.router)
     app.include_router(reports.router)
 
@@ -97,6 +106,10 @@ def create_app(engine: Engine, *, secure_cookies: bool = True) -> FastAPI:
     async def not_found(request: Request, exc: NotFound) -> Response:
         return _error(request, 404, str(exc))
 
+    @app.exception_handler(StepRefused)
+    async def refused(request: Request, exc: StepRefused) -> Response:
+        return _error(request, 409, str(exc))
+
     @app.exception_handler(DataValidationError)
     async def invalid(request: Request, exc: DataValidationError) -> Response:
         return _error(request, 400, str(exc))
@@ -119,7 +132,7 @@ def create_configured_app() -> FastAPI:
     SQLite file) with the configured cookie policy: the factory ``sapa serve`` hands to each
     uvicorn worker."""
     settings = get_settings()
-    return create_app(make_engine(), secure_cookies=settings.secure_cookies)
+    return create_app(make_engine(), secure_cookies=settings.secure_cookies, as_of=settings.as_of)
 
 
 def _error(request: Request, status: int, detail: str) -> Response:

@@ -7,6 +7,7 @@ audit record is written together with the read it describes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -15,12 +16,14 @@ from sqlalchemy import Connection, Engine
 
 from sapa.web.access import DataAccess, Principal
 from sapa.web.accounts import Session, same_token, session_for
+from sapa.web.casework import CaseAccess
 from sapa.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 __all__ = [
     "LANGUAGE_COOKIE",
     "SESSION_COOKIE",
     "Access",
+    "Cases",
     "CsrfRejected",
     "NotSignedIn",
     "SignedIn",
@@ -28,6 +31,7 @@ __all__ = [
     "client_address",
     "language_of",
     "require_csrf",
+    "today_of",
 ]
 
 SESSION_COOKIE = "sapa_session"
@@ -69,6 +73,19 @@ def _access(session: SignedIn, connection: Transaction) -> DataAccess:
 
 
 Access = Annotated[DataAccess, Depends(_access)]
+
+
+def today_of(request: Request) -> dt.date:
+    """The working day: the application's ``as_of`` date if it has one (a demonstration on a
+    dated snapshot), else the calendar day."""
+    return request.app.state.as_of or dt.date.today()
+
+
+def _cases(request: Request, access: Access) -> CaseAccess:
+    return CaseAccess(access, today_of(request))
+
+
+Cases = Annotated[CaseAccess, Depends(_cases)]
 
 
 async def require_csrf(request: Request, session: SignedIn) -> None:

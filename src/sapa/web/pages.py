@@ -93,6 +93,7 @@ def _nav(principal: Principal, _: Any) -> list[tuple[str, str]]:
     items += [(f"/{level}/{code}/area/{area}", _(title)) for area, title in AREAS.items()]
     if principal.role in (Role.MINISTRY, Role.ANALYST):
         items.append(("/assessment", _("Assessment")))
+    items.append(("/workflows", _("Workflows")))
     items.append(("/records", _("Records")))
     if principal.role in (Role.AUDITOR, Role.MINISTRY):
         items.append(("/audit", _("Audit trail")))

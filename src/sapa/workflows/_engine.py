@@ -52,6 +52,11 @@ class Field:
     high: float | None = None
     entity: str | None = None
 
+    @staticmethod
+    def choice_label(value: str) -> str:
+        """The message shown for a choice (translated like every interface message)."""
+        return value.replace("_", " ")
+
     def parse(self, raw: Any, where: str) -> Any:
         """The value converted to its kind; :class:`DataValidationError` naming the field."""
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -93,7 +98,9 @@ def _invalid(where: str, column: str, reason: str) -> DataValidationError:
 Rule = Callable[[Values, Values, dt.date], str | None]
 """``rule(case_values, step_values, today)`` → the reason the step is refused, or ``None``."""
 Derive = Callable[[Values, Values, dt.date], dict[str, Any]]
-"""``derive(case_values, step_values, today)`` → values the step adds (thresholds, amounts…)."""
+"""``derive(case_values, step_values, today)`` → values the step adds (thresholds, amounts…).
+A derived ``due_on`` (a date) sets the case's deadline, for deadlines a rule computes (working
+days, a date the case already holds)."""
 Target = str | Callable[[Values], str]
 """The state a step leads to, or a function of the case's values after the step that picks it."""
 
@@ -205,8 +212,9 @@ class Workflow:
         where: str = "<step>",
     ) -> Outcome:
         """Apply one step to a case in ``state`` with ``values`` and deadline ``due_on``
-        (pure: nothing is written). A step's deadline is its ``due_on`` field if it has one,
-        else ``today`` plus its ``due_days``, else the case's deadline as it was.
+        (pure: nothing is written). A step's deadline is its ``due_on`` field or the ``due_on``
+        it derives if it has one, else ``today`` plus its ``due_days``, else the case's deadline
+        as it was.
 
         Raises :class:`StepRefused` if the step cannot start from the state or its rule
         refuses it, :class:`AccessDeniedError` if the role may not take it, and
@@ -247,8 +255,8 @@ class Workflow:
         closed = to_state in self.final
         if step.due_days is not None:
             due_on = today + dt.timedelta(days=step.due_days)
-        if "due_on" in parsed:
-            due_on = parsed["due_on"]
+        if "due_on" in changes:
+            due_on = changes["due_on"]
         return Outcome(
             action=action,
             from_state=state,
