@@ -43,6 +43,7 @@ from sapa.domain.quality import ItemResult
 from sapa.ingest import entity_schemas, read_entity
 from sapa.web.access import ITEM_TABLES, entity_sensitivity
 from sapa.web.labels import AREAS
+from sapa.workflows import WORKFLOWS
 
 pytestmark = pytest.mark.db
 
@@ -186,6 +187,23 @@ class Nation:
     def leaked(self, role: str, text: str) -> set[str]:
         return set(_TOKEN.findall(text)) & self._hidden[role]
 
+    # ------------------------------------------------------------------ cases
+    def cases(self, units: list[tuple[str, str]]) -> list[tuple[dict[str, str], tuple]]:
+        """A case of each workflow placed at each of the units (a school's or a region's
+        case), as path fillings naming the unit the case lies in."""
+        cases = read_entity(self.engine, "workflow_case")
+        found = []
+        for level, code in units:
+            if level not in ("school", "region"):
+                continue
+            column = "organization_code" if level == "school" else "region_code"
+            here = cases[cases[column] == code]
+            if level == "region":
+                here = here[here["organization_code"].isna()]
+            for _, first in here.groupby("workflow").head(1).iterrows():
+                found.append(({"case": str(first["code"])}, ((level, code),)))
+        return found
+
     # ------------------------------------------------------------------ records
     def frame(self, entity: str) -> pd.DataFrame:
         if entity not in self.frames:
@@ -296,6 +314,13 @@ def _fillings(
             continue
         elif name in FORMAT_PARAMETERS:
             values = ["pdf", "xlsx"]
+        elif name == "workflow":
+            values = [*WORKFLOWS, "no_such_workflow"]
+        elif name == "action":
+            values = ["acknowledge"]
+        elif name == "case":
+            choices.append([*nation.cases(units), ({"case": "NO-SUCH-CASE"}, ())])
+            continue
         else:
             pytest.fail(
                 f"The route {path} has the path parameter {{{name}}}, which this walk "

@@ -11,139 +11,22 @@ The browser is Debian's ``chromium`` package (``make test`` installs it through
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy import Connection, Engine, event
 
-from conftest import PASSWORD, ROLES  # the accounts: one per role, one password
+from conftest import PASSWORD, ROLES, Watch  # the accounts: one per role, one password
 from sapa.web.deps import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from conftest import Places
 
 NATIONAL = ("ministry", "analyst", "auditor")
-
-# Reports every CSP violation on the console with its directive (the script is injected by the
-# browser, not by the page, so the policy does not block it).
-_CSP_LISTENER = """
-document.addEventListener("securitypolicyviolation", function (event) {
-  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI);
-});
-"""
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if found is None:
-        pytest.fail(
-            "Debian's chromium is not installed: run `apt-get install chromium` "
-            "(or `make test`, which installs it through scripts/ensure-chromium)."
-        )
-    return found
-
-
-# ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def live_server(web_app: FastAPI) -> Iterator[str]:
-    """The application served by uvicorn on 127.0.0.1 and a free port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        web_app, log_level="warning", access_log=False, ws="none", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/login", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail(f"The test server did not answer on {base} within 30 s.")
-        time.sleep(0.1)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (without the sandbox when running as root)."""
-    executable = _chromium()
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
-        yield launched
-        launched.close()
-
-
-@dataclass
-class Watch:
-    """What went wrong in the browser: console errors (CSP violations included), uncaught
-    exceptions and failed requests."""
-
-    errors: list[str] = field(default_factory=list)
-
-    def console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(f"console: {message.text} ({message.location.get('url', '')})")
-
-    def exception(self, error: Exception) -> None:
-        self.errors.append(f"uncaught: {error}")
-
-    def failed(self, request: Request) -> None:
-        self.errors.append(f"request failed: {request.url} ({request.failure})")
-
-    def check(self, where: str = "", *, allow_http_errors: bool = False) -> None:
-        """Fails on the problems seen since the last check (a refused page's own status may be
-        allowed), and forgets them."""
-        seen, self.errors = self.errors, []
-        if allow_http_errors:
-            seen = [e for e in seen if "the server responded with a status of 4" not in e]
-        assert not seen, f"{where}: the browser reported\n" + "\n".join(seen)
-
-
-@pytest.fixture
-def watched(browser: Browser, live_server: str) -> Iterator[tuple[Page, Watch]]:
-    """A page in a fresh browser context (no cookies) and what its console reports."""
-    context = browser.new_context(base_url=live_server, locale="en-GB")
-    context.set_default_timeout(30_000)
-    context.set_default_navigation_timeout(60_000)
-    context.add_init_script(_CSP_LISTENER)
-    page = context.new_page()
-    watch = Watch()
-    page.on("console", watch.console)
-    page.on("pageerror", watch.exception)
-    page.on("requestfailed", watch.failed)
-    yield page, watch
-    context.close()
 
 
 def sign_in(page: Page, username: str, expected_path: str) -> None:

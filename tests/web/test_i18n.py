@@ -1,5 +1,6 @@
-"""Every message of the interface has a Kazakh and a Russian translation that keeps its
-placeholders; labels of indicators are built from translated parts."""
+"""Every message of the interface, the workflows' states, steps and fields included, has a
+Kazakh and a Russian translation that keeps its placeholders; labels of indicators are built
+from translated parts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
+from sapa import workflows
 from sapa.web import labels
 from sapa.web.i18n import catalogue, gettext_for
 
@@ -47,7 +49,7 @@ def interface_messages() -> set[str]:
     )
     for table in tables:
         found |= set(table.values())
-    return found
+    return found | workflows.messages()
 
 
 def _fields(text: str) -> set[str]:

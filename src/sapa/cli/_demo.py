@@ -40,6 +40,8 @@ from sapa.ingest import import_files, initialise, read_entity
 from sapa.pipeline import RunSettings, RunSummary, run_assessment
 from sapa.synth import MANIFEST, REFERENCE_DATE, import_paths
 from sapa.web import add_user, create_app
+from sapa.web.access import DataAccess, Principal
+from sapa.web.casework import CaseAccess
 
 
 def _nation(out: Path, scale: str, seed: int) -> Path:
@@ -186,6 +188,14 @@ def _assessment(engine: Engine, nation: Path, out: Path, year: int) -> None:
             table.to_csv(path, index=False)
 
 
+def _casework(engine: Engine) -> pd.DataFrame:
+    """Cases open, overdue and closed in each workflow, nationally, on the nation's date."""
+    with engine.connect() as connection:
+        principal = Principal("demo", "demo", Role.MINISTRY, "en")
+        summary = CaseAccess(DataAccess(connection, principal), REFERENCE_DATE).summary()
+    return summary[["workflow", "open", "overdue", "closed"]]
+
+
 def _print_frame(frame: pd.DataFrame, title: str) -> None:
     table = Table(title=title)
     for column in frame.columns:
@@ -240,6 +250,8 @@ def demo(
             results.mkdir(parents=True, exist_ok=True)
             _assessment(engine, nation, results, REFERENCE_DATE.year)
             accounts = _accounts(engine)
+            casework = _casework(engine)
+    _print_frame(casework, f"Workflows as of {REFERENCE_DATE}, the date of the synthetic nation")
     console.rule("Next")
     console.print(
         f"Results: {results}/\nExplore: sapa --database-url sqlite:///{database_file} status",
@@ -254,7 +266,7 @@ def demo(
                 highlight=False,
             )
             uvicorn.run(
-                create_app(engine, secure_cookies=False),
+                create_app(engine, secure_cookies=False, as_of=REFERENCE_DATE),
                 host="127.0.0.1",
                 port=port,
                 log_level="warning",

@@ -171,6 +171,24 @@ class CaseAccess:
             )
         return pd.DataFrame(rows)
 
+    def overdue_by_region(self) -> pd.DataFrame:
+        """Overdue cases per region (rows) and workflow (columns), in the account's place: where
+        follow-through lags, seen from the ministry and from the region alike."""
+        statement = (
+            self._base()
+            .with_only_columns(Region.code, WorkflowCase.workflow, func.count())
+            .where(self._overdue())
+            .group_by(Region.code, WorkflowCase.workflow)
+        )
+        rows = [
+            (region, str(name), int(n)) for region, name, n in self.connection.execute(statement)
+        ]
+        frame = pd.DataFrame(rows, columns=["region", "workflow", "overdue"])
+        table = frame.pivot_table(
+            index="region", columns="workflow", values="overdue", fill_value=0, aggfunc="sum"
+        )
+        return table.reindex(columns=[n for n in WORKFLOWS if n in table.columns]).astype(int)
+
     def states(self, name: str) -> pd.Series:
         """Cases of a workflow in each state, in the account's place (counts)."""
         workflow = self.workflow(name)

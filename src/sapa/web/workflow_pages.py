@@ -26,7 +26,7 @@ from sapa.domain.access import Role
 from sapa.web.casework import CaseAccess
 from sapa.web.deps import Cases, SignedIn, require_csrf
 from sapa.web.pages import render
-from sapa.workflows import Field, Workflow
+from sapa.workflows import WORKFLOWS, Field, Workflow
 
 __all__ = ["router"]
 
@@ -62,6 +62,8 @@ def _extras(cases: CaseAccess, workflow: Workflow) -> dict[str, Any]:
 def workflows_page(request: Request, session: SignedIn, cases: Cases) -> Response:
     context = {
         "summary": cases.summary(),
+        "overdue_regions": cases.overdue_by_region(),
+        "titles": {name: workflow.title for name, workflow in WORKFLOWS.items()},
         "due_count": cases.attestations_due_count(DUE_WITHIN_DAYS),
         "due_days": DUE_WITHIN_DAYS,
         "today": cases.today,
