@@ -36,6 +36,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m sapa.ingest.docs > docs/data-formats.md
 	$(BIN)/python -m sapa.domain.diagram > docs/data-model.md
+	$(BIN)/python -m sapa.workflows.docs > docs/workflows.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache sapa-data
