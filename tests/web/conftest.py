@@ -30,7 +30,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sapa.ingest import import_files, initialise, read_entity
 from sapa.pipeline import RunSettings, run_assessment
 from sapa.store import make_engine
-from sapa.synth import generate_nation, import_paths
+from sapa.synth import REFERENCE_DATE, generate_nation, import_paths
 from sapa.web import add_user, create_app
 
 POSTGRES_URL = __import__("os").environ.get("SAPA_TEST_DATABASE_URL")
@@ -137,7 +137,7 @@ def places(web_engine: Engine) -> Places:
 
 @pytest.fixture(scope="session")
 def web_app(web_engine: Engine):  # type: ignore[no-untyped-def]
-    return create_app(web_engine, secure_cookies=False)
+    return create_app(web_engine, secure_cookies=False, as_of=REFERENCE_DATE)
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:

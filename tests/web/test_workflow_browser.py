@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 from test_browser import home_of, sign_in
-from test_workflows_api import SCENARIOS, Codes
+from test_workflows_api import SCENARIOS, Codes, values_for
 
 from conftest import Watch
 from sapa.workflows import WORKFLOWS
@@ -39,7 +39,8 @@ def test_main_page_opens_a_case_and_takes_a_step(
     watch.check(f"/workflows/{name}")
 
     form = f"form[action='/workflows/{name}/open']"
-    _fill(page, form, scenario.opening(Codes(places, web_engine)))
+    codes = Codes(places, web_engine)
+    _fill(page, form, scenario.opening(codes))
     page.click(f"{form} button[type=submit]")
     page.wait_for_url("**/cases/*")
     code = page.url.rsplit("/", 1)[1]
@@ -47,6 +48,11 @@ def test_main_page_opens_a_case_and_takes_a_step(
     watch.check(f"/cases/{code}")
 
     role, action, values = scenario.steps[0]
+    case = {"school": None, "teacher": None}
+    if callable(values):
+        shown = page.request.get(f"/api/v1/cases/{code}").json()
+        case = shown
+    values = values_for(values, codes, case)
     if role != scenario.opener:
         page.click("form[action='/logout'] button")
         sign_in(page, role, home_of(role, places))

@@ -21,9 +21,14 @@ from sqlalchemy import Engine, func, select
 from conftest import csrf_of
 from sapa.domain.casework import WorkflowCase
 from sapa.ingest import read_entity
+from sapa.synth import REFERENCE_DATE
 from sapa.workflows import WORKFLOWS
 
-DUE = (dt.date.today() + dt.timedelta(days=120)).isoformat()
+WORKING_DAY = REFERENCE_DATE
+"""The application's working day in the web tests: the synthetic nation's date."""
+TODAY = WORKING_DAY.isoformat()
+DUE = (WORKING_DAY + dt.timedelta(days=120)).isoformat()
+YEAR = WORKING_DAY.year
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,55 @@ class Codes:
             frame = frame[frame[column] == value]
         return str(frame["code"].iloc[0])
 
+    def veteran(self, school: str, skip: str | None = None) -> str:
+        """A teacher in post at ``school`` with at least 5 years of experience."""
+        teachers = read_entity(self.engine, "teacher")
+        chosen = teachers[
+            (teachers["organization_code"] == school)
+            & (teachers["experience_years"] >= 5)
+            & teachers["left_on"].isna()
+            & (teachers["position"] == "teacher")
+            & (teachers["code"] != skip)
+        ]
+        return str(chosen["code"].iloc[0])
+
+    def young_specialist(self, region: str) -> tuple[str, str]:
+        """A young specialist in post in ``region`` and a veteran of the same school."""
+        teachers = read_entity(self.engine, "teacher")
+        schools = read_entity(self.engine, "organization").set_index("code")["settlement_code"]
+        districts = read_entity(self.engine, "settlement").set_index("code")["district_code"]
+        regions = read_entity(self.engine, "district").set_index("code")["region_code"]
+        teachers["region"] = teachers["organization_code"].map(schools).map(districts).map(regions)
+        young = teachers[
+            teachers["young_specialist"]
+            & teachers["left_on"].isna()
+            & (teachers["region"] == region)
+        ]
+        for row in young.itertuples():
+            try:
+                return str(row.code), self.veteran(str(row.organization_code), skip=str(row.code))
+            except IndexError:
+                continue
+        raise AssertionError(f"no young specialist with a possible mentor in {region}")
+
+    def cohort(self) -> str:
+        """A leadership cohort that has not ended by the working day."""
+        cohorts = read_entity(self.engine, "leader_cohort")
+        return str(cohorts.loc[cohorts["ends_on"] >= WORKING_DAY, "code"].iloc[0])
+
+    def course(self) -> str:
+        """A course of at least 24 hours."""
+        courses = read_entity(self.engine, "course")
+        return str(courses.loc[courses["hours"] >= 24, "code"].iloc[0])
+
+
+Values = dict[str, Any] | Callable[[Codes, dict[str, Any]], dict[str, Any]]
+"""A step's values, or a function of the codes and the case (as the API shows it) giving them."""
+
+
+def values_for(values: Values, codes: Codes, case: dict[str, Any]) -> dict[str, Any]:
+    return values(codes, case) if callable(values) else values
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -46,13 +100,15 @@ class Scenario:
 
     opener: str
     opening: Callable[[Codes], dict[str, Any]]
-    steps: list[tuple[str, str, dict[str, Any]]]
+    steps: list[tuple[str, str, Values]]
     final: str
     outside: Callable[[Codes], dict[str, Any]] | None
     """Opening values naming a subject outside the opener's place (None: the opener is
     national, so nothing is outside)."""
     stranger: str
     """An account that must not see the case."""
+    premature: tuple[str, str, dict[str, Any]]
+    """A step the opened case's state does not allow yet: (role, action, values)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -76,6 +132,7 @@ SCENARIOS: dict[str, Scenario] = {
             "due_on": DUE,
         },
         stranger="other-school",
+        premature=("school", "close", {}),
     ),
     "incident": Scenario(
         opener="school",
@@ -96,6 +153,7 @@ SCENARIOS: dict[str, Scenario] = {
             "severity": "low",
         },
         stranger="other-school",
+        premature=("school", "close", {"outcome": "Too early"}),
     ),
     "instruction": Scenario(
         opener="ministry",
@@ -115,6 +173,222 @@ SCENARIOS: dict[str, Scenario] = {
         final="completed",
         outside=None,
         stranger="district",
+        premature=("ministry", "accept", {}),
+    ),
+    "development": Scenario(
+        opener="school",
+        opening=lambda c: {
+            "teacher_code": c.places.teacher,
+            "course_code": c.course(),
+            "starts_on": TODAY,
+        },
+        steps=[("school", "complete", {"hours_credited": 24, "certificate_number": "C-0042"})],
+        final="completed",
+        outside=lambda c: {
+            "teacher_code": c.places.other_teacher,
+            "course_code": c.course(),
+            "starts_on": TODAY,
+        },
+        stranger="other-school",
+        premature=("school", "complete", {"hours_credited": 10**6}),
+    ),
+    "contest": Scenario(
+        opener="school",
+        opening=lambda c: {"teacher_code": c.veteran(c.places.school), "year": YEAR},
+        steps=[
+            ("district", "score_district", {"district_score": 86, "district_rank": 2}),
+            ("district", "advance_to_region", {}),
+            ("region", "score_region", {"region_score": 88}),
+            ("region", "advance_to_republic", {}),
+            ("ministry", "score_republic", {"republic_score": 91}),
+            ("ministry", "award", {"place": "winner"}),
+        ],
+        final="winner",
+        outside=lambda c: {"teacher_code": c.veteran(c.places.other_school), "year": YEAR},
+        stranger="other-school",
+        premature=("ministry", "award", {"place": "winner"}),
+    ),
+    "honour": Scenario(
+        opener="school",
+        opening=lambda c: {
+            "teacher_code": c.veteran(c.places.school),
+            "kind": "ministry_badge",
+            "title": "Badge «Ы. Алтынсарин»",
+        },
+        steps=[
+            ("region", "endorse", {}),
+            ("ministry", "confer", {"awarded_on": TODAY, "conferred_by": "Ministry"}),
+        ],
+        final="conferred",
+        outside=lambda c: {
+            "teacher_code": c.veteran(c.places.other_school),
+            "kind": "regional_award",
+            "title": "Akim's letter of thanks",
+        },
+        stranger="other-school",
+        premature=("ministry", "confer", {"awarded_on": TODAY, "conferred_by": "Ministry"}),
+    ),
+    "young_specialist": Scenario(
+        opener="region",
+        opening=lambda c: {
+            "teacher_code": c.young_specialist(c.places.region)[0],
+            "programme": "school",
+        },
+        steps=[
+            (
+                "region",
+                "assign_mentor",
+                lambda c, case: {"mentor_code": c.veteran(case["school"], skip=case["teacher"])},
+            ),
+            ("region", "grant_support", {}),
+            ("school", "follow_up", {"year": 1, "still_employed": "false"}),
+        ],
+        final="left",
+        outside=lambda c: {
+            "teacher_code": c.young_specialist(c.places.other_region)[0],
+            "programme": "local",
+        },
+        stranger="other-school",
+        premature=("region", "grant_support", {}),
+    ),
+    "leadership": Scenario(
+        opener="school",
+        opening=lambda c: {"teacher_code": c.veteran(c.places.school), "intake_year": YEAR},
+        steps=[
+            ("ministry", "score_test", {"test_score_percent": 78}),
+            ("region", "interview", {"interview_score_percent": 84}),
+            ("ministry", "select", {"decision": "admitted"}),
+            ("ministry", "enrol", lambda c, case: {"cohort_code": c.cohort()}),
+            ("ministry", "complete_training", {"final_score_percent": 82}),
+            ("ministry", "include_in_reserve", {}),
+            (
+                "region",
+                "appoint",
+                lambda c, case: {"organization_code": c.places.school, "appointed_on": TODAY},
+            ),
+        ],
+        final="appointed",
+        outside=lambda c: {
+            "teacher_code": c.veteran(c.places.other_school),
+            "intake_year": YEAR,
+        },
+        stranger="other-school",
+        premature=("region", "appoint", {"organization_code": "X", "appointed_on": TODAY}),
+    ),
+    "construction": Scenario(
+        opener="region",
+        opening=lambda c: {
+            "region_code": c.places.region,
+            "settlement_code": c.first("settlement", district_code=c.places.district),
+            "kind": "new",
+            "programme": "comfortable_school",
+            "places": 1200,
+            "cost_tenge": 9_000_000_000,
+            "planned_end_on": DUE,
+        },
+        steps=[
+            ("region", "start_design", {}),
+            ("region", "start_works", {}),
+            ("district", "report_spending", {"spent_tenge": 4_500_000_000}),
+            ("region", "commission", {"actual_places": 1200}),
+        ],
+        final="commissioned",
+        outside=lambda c: {
+            "region_code": c.places.other_region,
+            "settlement_code": c.first("settlement", district_code=c.places.other_district),
+            "kind": "new",
+            "programme": "local_budget",
+            "places": 300,
+            "cost_tenge": 1_000_000_000,
+            "planned_end_on": DUE,
+        },
+        stranger="district",
+        premature=("region", "commission", {"actual_places": 1200}),
+    ),
+    "equipment": Scenario(
+        opener="school",
+        opening=lambda c: {
+            "organization_code": c.places.school,
+            "building_code": c.first("building", organization_code=c.places.school),
+            "kind": "robotics",
+            "room": "214",
+            "seats": 24,
+        },
+        steps=[
+            ("region", "approve", {"amount_tenge": 18_000_000}),
+            ("district", "order", {"supplier": "Kazakh Edu Supply", "due_on": DUE}),
+            ("school", "deliver", {"delivered_on": TODAY}),
+        ],
+        final="delivered",
+        outside=lambda c: {
+            "organization_code": c.places.other_school,
+            "building_code": c.first("building", organization_code=c.places.other_school),
+            "kind": "chemistry",
+            "room": "101",
+            "seats": 20,
+        },
+        stranger="other-school",
+        premature=("school", "deliver", {"delivered_on": TODAY}),
+    ),
+    "meals_inspection": Scenario(
+        opener="district",
+        opening=lambda c: {
+            "organization_code": c.places.school,
+            "inspector": "sanitary_epidemiological",
+            "due_on": DUE,
+        },
+        steps=[
+            ("district", "record_findings", {"violations_count": 2, "findings": "Menu not posted"}),
+            ("district", "confirm_remedied", {"follow_up": "Menu posted; storage fixed"}),
+        ],
+        final="remedied",
+        outside=lambda c: {
+            "organization_code": c.places.other_school,
+            "inspector": "education_department",
+            "due_on": DUE,
+        },
+        stranger="other-school",
+        premature=("district", "confirm_remedied", {"follow_up": "Too early"}),
+    ),
+    "parent_appeal": Scenario(
+        opener="school",
+        opening=lambda c: {
+            "organization_code": c.places.school,
+            "channel": "hotline_111",
+            "topic": "meals",
+        },
+        steps=[
+            ("school", "assign", {"handler": "Deputy head for welfare"}),
+            ("school", "answer", {"answer": "Portions checked with the caterer"}),
+        ],
+        final="answered",
+        outside=lambda c: {
+            "organization_code": c.places.other_school,
+            "channel": "egov",
+            "topic": "fees",
+        },
+        stranger="other-school",
+        premature=("school", "extend", {"reason": "Waiting for the caterer"}),
+    ),
+    "council_meeting": Scenario(
+        opener="school",
+        opening=lambda c: {
+            "organization_code": c.places.school,
+            "due_on": TODAY,
+            "agenda": "Meals contract; new sports hall",
+        },
+        steps=[
+            ("school", "hold", {"members_total": 12, "members_present": 10, "decisions_count": 3}),
+            ("school", "publish_minutes", {"published_at": "School website, news section"}),
+        ],
+        final="published",
+        outside=lambda c: {
+            "organization_code": c.places.other_school,
+            "due_on": TODAY,
+            "agenda": "Budget",
+        },
+        stranger="other-school",
+        premature=("school", "publish_minutes", {"published_at": "Too early"}),
     ),
 }
 
@@ -155,8 +429,10 @@ def test_happy_path(name: str, client_as, codes: Codes) -> None:
     code = case["code"]
     assert case["workflow"] == name and case["state"] == WORKFLOWS[name].opening.target
     for role, action, values in scenario.steps:
-        assert action in client(role).get(f"/api/v1/cases/{code}").json()["steps"], (role, action)
-        answer = _post(client(role), f"/api/v1/cases/{code}/steps/{action}", values)
+        shown = client(role).get(f"/api/v1/cases/{code}").json()
+        assert action in shown.get("steps", ()), (role, action, shown)
+        given = values_for(values, codes, shown)
+        answer = _post(client(role), f"/api/v1/cases/{code}/steps/{action}", given)
         assert answer.status_code == 200, (action, answer.text)
     final = client(scenario.opener).get(f"/api/v1/cases/{code}").json()
     assert final["state"] == scenario.final and final["closed_on"] and final["steps"] == []
@@ -175,12 +451,13 @@ def test_invalid_steps_are_refused_and_change_nothing(name: str, client_as, code
     opener = client_as(scenario.opener)
     code = _post(opener, f"/api/v1/workflows/{name}/cases", scenario.opening(codes)).json()["code"]
     before = opener.get(f"/api/v1/cases/{code}").json()
-    later_role, later_action, later_values = scenario.steps[-1]
+    later_role, later_action, later_values = scenario.premature
     worker = client_as(later_role)
     too_early = _post(worker, f"/api/v1/cases/{code}/steps/{later_action}", later_values)
     assert too_early.status_code == 409, too_early.text
     assert "can be taken only when" in too_early.json()["detail"]
     first_role, first_action, first_values = scenario.steps[0]
+    first_values = values_for(first_values, codes, before)
     wrong_role = next(r for r in ("teacher", "analyst", "auditor") if r != first_role)
     refused = _post(
         client_as(wrong_role), f"/api/v1/cases/{code}/steps/{first_action}", first_values
@@ -202,7 +479,8 @@ def test_scope_is_enforced(name: str, client_as, codes: Codes, web_engine: Engin
     stranger = client_as(scenario.stranger)
     assert stranger.get(f"/api/v1/cases/{code}").status_code == 404
     role, action, values = scenario.steps[0]
-    assert _post(stranger, f"/api/v1/cases/{code}/steps/{action}", values).status_code in (403, 404)
+    given = values_for(values, codes, opener.get(f"/api/v1/cases/{code}").json())
+    assert _post(stranger, f"/api/v1/cases/{code}/steps/{action}", given).status_code in (403, 404)
     listed = stranger.get(f"/api/v1/workflows/{name}/cases", params={"limit": 1000})
     if listed.status_code == 200:
         assert code not in {row["code"] for row in listed.json()["rows"]}

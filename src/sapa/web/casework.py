@@ -42,8 +42,10 @@ from sapa.workflows import (
     Workflow,
     act,
     attestations_due,
+    development_gaps,
     find_case,
     history,
+    match_vacancies,
     open_case,
 )
 
@@ -284,6 +286,19 @@ class CaseAccess:
         frame = self._due(within_days)
         self.access.record("read", "attestation", f"due within {within_days} days", len(frame))
         return frame
+
+    def development_gaps(self) -> pd.DataFrame:
+        """Schools of the account's place by their share of teachers without a course in three
+        years (counts per school: every account may read them)."""
+        p = self.principal
+        return development_gaps(
+            self.connection, self.today, region=p.region, district=p.district, school=p.school
+        )
+
+    def vacancies_for(self, found: Case) -> pd.DataFrame:
+        """Open vacancies matched to a young specialist's case (its teacher's region)."""
+        assert found.teacher is not None
+        return match_vacancies(self.connection, found.teacher)
 
     def attestations_due_count(self, within_days: int) -> int:
         """How many attestations fall due in the account's place (a count every account sees)."""

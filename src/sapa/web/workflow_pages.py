@@ -7,7 +7,7 @@ with the steps the user may take.
   (for roles that may) and the workflow's own lists: attestations due, professional
   development gaps, vacancies for a young specialist;
 * ``/cases/{case}`` — the case, its history (who did what, when) and one form per step the
-  user may take now.
+  user may take now; for a young specialist not yet placed, the open vacancies matched to them.
 
 Forms post to ``/workflows/{workflow}/open`` and ``/cases/{case}/step/{action}``; a refused
 step answers with the reason (409, 400 or 403) and changes nothing, since the whole request's
@@ -55,6 +55,8 @@ def _extras(cases: CaseAccess, workflow: Workflow) -> dict[str, Any]:
         Role.TEACHER,
     ):
         extras["due"] = cases.attestations_due(DUE_WITHIN_DAYS).head(PAGE)
+    if workflow.name == "development":
+        extras["gaps"] = cases.development_gaps().head(PAGE)
     return extras
 
 
@@ -125,6 +127,8 @@ def case_page(case: str, request: Request, session: SignedIn, cases: Cases) -> R
         "today": cases.today,
         "title": f"{found.code} · {found.title}",
     }
+    if found.workflow.name == "young_specialist" and found.state == "registered":
+        context["vacancies"] = cases.vacancies_for(found)
     return render(
         request, "case.html", context, principal=session.principal, csrf=session.csrf_token
     )

@@ -12,6 +12,7 @@ invalid step is refused before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 Values = Mapping[str, Any]
+LARGEST = 10**15
+"""No number a step carries is larger (in tenge, the largest amounts, by far)."""
 
 
 class StepRefused(SapaError):
@@ -82,6 +85,8 @@ class Field:
         if self.kind == "choice" and value not in self.choices:
             raise _invalid(where, self.name, f"{text!r} is not one of {', '.join(self.choices)}")
         if self.kind in ("int", "number"):
+            if not math.isfinite(value) or abs(value) > LARGEST:
+                raise _invalid(where, self.name, f"{text!r} is not a usable number")
             if self.low is not None and value < self.low:
                 raise _invalid(where, self.name, f"{value} is below the minimum {self.low:g}")
             if self.high is not None and value > self.high:

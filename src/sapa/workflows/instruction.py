@@ -16,27 +16,11 @@ from typing import Any
 from sapa.domain.access import Role
 from sapa.workflows._common import MINISTRY, region_field
 from sapa.workflows._engine import Field, Step, Workflow
+from sapa.workflows._rules import not_past
 
 __all__ = ["INSTRUCTION"]
 
 REGION = frozenset({Role.REGION})
-
-
-def _deadline_not_past(
-    values: Mapping[str, Any], given: Mapping[str, Any], today: dt.date
-) -> str | None:
-    if given["due_on"] < today:
-        return f"The deadline {given['due_on']} is in the past."
-    return None
-
-
-def _deadline_ahead(
-    values: Mapping[str, Any], given: Mapping[str, Any], today: dt.date
-) -> str | None:
-    due = given.get("due_on")
-    if due is not None and due < today:
-        return f"The new deadline {due} is in the past."
-    return None
 
 
 def _issue_date(values: Mapping[str, Any], given: Mapping[str, Any], today: dt.date) -> dict:
@@ -80,7 +64,7 @@ INSTRUCTION = Workflow(
                 Field("indicator", "Indicator code", required=False),
                 Field("target", "Target value", "number", required=False),
             ),
-            check=_deadline_not_past,
+            check=not_past("due_on", "deadline"),
             derive=_issue_date,
         ),
         Step("acknowledge", "Acknowledge", ("issued",), "in_progress", REGION),
@@ -116,7 +100,7 @@ INSTRUCTION = Workflow(
                 Field("reason", "Reason"),
                 Field("due_on", "New deadline", "date", required=False),
             ),
-            check=_deadline_ahead,
+            check=not_past("due_on", "new deadline"),
         ),
         Step("cancel", "Cancel", ("issued", "in_progress"), "cancelled", MINISTRY),
     ),
