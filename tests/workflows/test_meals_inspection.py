@@ -208,3 +208,20 @@ def test_a_planned_date_in_the_past_is_refused(sample: Engine) -> None:
             {"organization_code": "SCH-11-003", "inspector": "other", "due_on": "2025-05-01"},
             today=TODAY,
         )
+
+
+def test_a_remedy_confirmed_during_the_visit_adds_no_second_inspection(sample: Engine) -> None:
+    with sample.begin() as connection:
+        before = _inspections(connection)
+        case = _findings(connection, _schedule(connection), 1)
+        case = act(
+            connection,
+            case,
+            "confirm_remedied",
+            actor("district"),
+            {"follow_up": "Marked during the visit."},
+            today=TODAY,
+        )
+        assert case.state == "remedied"
+        added = _inspections(connection)[len(before) :]
+    assert [(day, violations) for day, _, violations, _ in added] == [(TODAY, 1)]

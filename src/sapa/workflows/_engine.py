@@ -231,7 +231,7 @@ class Workflow:
             if state is None:
                 raise StepRefused(f"{action!r} is not how a {self.name} case is opened.")
             raise StepRefused(f"The case is already open; {action!r} opens a new one.")
-        if not step.opens and state not in step.sources:
+        if state is not None and state not in step.sources:
             allowed = ", ".join(self.states[s] for s in step.sources)
             raise StepRefused(
                 f"The case is {self.states.get(state, state)!r}: {step.label!r} can be taken "
