@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from sapa.synth._assessment import AssessmentSimulation
+from sapa.synth._casework import add_casework
 from sapa.synth._frame import SCALES, RegionFrame, plan_nation
 from sapa.synth._geography import add_geography
 from sapa.synth._leadership import add_leadership, leadership_national_tables
@@ -112,6 +113,7 @@ def generate_nation(
             add_welfare(frame)
             add_leadership(frame)
             add_projects(frame)
+            add_casework(frame)
             folder.write(f"regions/{frame.code}", frame.tables)
             for entity, table in frame.tables.items():
                 rows[entity] = rows.get(entity, 0) + len(table)
