@@ -47,7 +47,7 @@ def test_main_page_opens_a_case_and_takes_a_step(
     assert page.locator("ol.history li").count() == 1
     watch.check(f"/cases/{code}")
 
-    role, action, values = scenario.steps[0]
+    role, action, values = scenario.browser_step or scenario.steps[0]
     case = {"school": None, "teacher": None}
     if callable(values):
         shown = page.request.get(f"/api/v1/cases/{code}").json()
@@ -55,11 +55,14 @@ def test_main_page_opens_a_case_and_takes_a_step(
     values = values_for(values, codes, case)
     if role != scenario.opener:
         page.click("form[action='/logout'] button")
+        page.wait_for_url("**/login")
         sign_in(page, role, home_of(role, places))
         page.goto(f"/cases/{code}")
     step = f"form[action='/cases/{code}/step/{action}']"
     _fill(page, step, values)
     page.click(f"{step} button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/cases/{code}"), page.locator("main").inner_text()
     page.wait_for_selector("ol.history li:nth-child(2)")
     assert action in page.locator("ol.history").inner_text()
     watch.check(f"/cases/{code} {action}")

@@ -10,16 +10,20 @@ of the role given, and the history must list the steps in order with their accou
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from conftest import csrf_of
 from sapa.domain.casework import WorkflowCase
+from sapa.domain.leadership import LeadershipCohort
+from sapa.domain.organizations import Organization
+from sapa.domain.people import Teacher
 from sapa.ingest import read_entity
 from sapa.synth import REFERENCE_DATE
 from sapa.workflows import WORKFLOWS
@@ -29,6 +33,13 @@ WORKING_DAY = REFERENCE_DATE
 TODAY = WORKING_DAY.isoformat()
 DUE = (WORKING_DAY + dt.timedelta(days=120)).isoformat()
 YEAR = WORKING_DAY.year
+
+
+_INSPECTORS = itertools.cycle(("sanitary_epidemiological", "quality_assurance_committee"))
+"""Inspecting bodies taken in turn: one body inspects a school once a day."""
+_GRADUATES = itertools.count(1)
+_TAKEN: set[str] = set()
+"""Teachers a scenario has already used in this session."""
 
 
 @dataclass(frozen=True)
@@ -45,40 +56,81 @@ class Codes:
         return str(frame["code"].iloc[0])
 
     def veteran(self, school: str, skip: str | None = None) -> str:
-        """A teacher in post at ``school`` with at least 5 years of experience."""
+        """A teacher in post at ``school`` with at least 5 years of experience, a new one at
+        every call (cases of one teacher would meet each other's rules: one attestation under
+        way, one application per intake)."""
         teachers = read_entity(self.engine, "teacher")
+        teachers = teachers[~teachers["code"].isin(self.busy())]
         chosen = teachers[
             (teachers["organization_code"] == school)
             & (teachers["experience_years"] >= 5)
             & teachers["left_on"].isna()
             & (teachers["position"] == "teacher")
             & (teachers["code"] != skip)
+            & ~teachers["code"].isin(_TAKEN)
         ]
-        return str(chosen["code"].iloc[0])
+        code = str(chosen["code"].iloc[0])
+        _TAKEN.add(code)
+        return code
 
-    def young_specialist(self, region: str) -> tuple[str, str]:
-        """A young specialist in post in ``region`` and a veteran of the same school."""
+    def young_specialist(self, region: str) -> str:
+        """A graduate just hired as a young specialist at a school of ``region`` that has a
+        possible mentor: added to the teacher register, as the school's staff import would
+        (the synthetic nation's young specialists all have their case already)."""
         teachers = read_entity(self.engine, "teacher")
         schools = read_entity(self.engine, "organization").set_index("code")["settlement_code"]
         districts = read_entity(self.engine, "settlement").set_index("code")["district_code"]
         regions = read_entity(self.engine, "district").set_index("code")["region_code"]
         teachers["region"] = teachers["organization_code"].map(schools).map(districts).map(regions)
-        young = teachers[
-            teachers["young_specialist"]
-            & teachers["left_on"].isna()
+        mentors = teachers[
+            teachers["left_on"].isna()
+            & (teachers["experience_years"] >= 5)
             & (teachers["region"] == region)
         ]
-        for row in young.itertuples():
-            try:
-                return str(row.code), self.veteran(str(row.organization_code), skip=str(row.code))
-            except IndexError:
-                continue
-        raise AssertionError(f"no young specialist with a possible mentor in {region}")
+        school = str(mentors["organization_code"].iloc[0])
+        code = f"T-GRAD-{next(_GRADUATES):04d}"
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(Teacher).values(
+                    code=code,
+                    sex="F",
+                    birth_year=WORKING_DAY.year - 22,
+                    organization_id=select(Organization.id)
+                    .where(Organization.code == school)
+                    .scalar_subquery(),
+                    position="teacher",
+                    education_level="bachelor",
+                    experience_years=0,
+                    weekly_hours=16,
+                    hired_on=WORKING_DAY,
+                    young_specialist=True,
+                    young_specialist_since=WORKING_DAY,
+                )
+            )
+        return code
+
+    def busy(self) -> set[str]:
+        """Teachers with an open case in any workflow (the synthetic nation's or a test's)."""
+        cases = read_entity(self.engine, "workflow_case")
+        return set(cases.loc[cases["closed_on"].isna(), "teacher_code"].dropna())
 
     def cohort(self) -> str:
-        """A leadership cohort that has not ended by the working day."""
-        cohorts = read_entity(self.engine, "leader_cohort")
-        return str(cohorts.loc[cohorts["ends_on"] >= WORKING_DAY, "code"].iloc[0])
+        """The programme's summer cohort of the working day's year (the synthetic nation's
+        cohorts are those already trained), added to the catalogue if absent."""
+        code = f"L{YEAR}-BAS-90"
+        with self.engine.begin() as connection:
+            if connection.scalar(select(LeadershipCohort.id).where(LeadershipCohort.code == code)):
+                return code
+            connection.execute(
+                insert(LeadershipCohort).values(
+                    code=code,
+                    level="basic",
+                    provider="Centre of Pedagogical Excellence",
+                    starts_on=dt.date(YEAR, 7, 21),
+                    ends_on=dt.date(YEAR, 9, 12),
+                )
+            )
+        return code
 
     def course(self) -> str:
         """A course of at least 24 hours."""
@@ -108,14 +160,19 @@ class Scenario:
     stranger: str
     """An account that must not see the case."""
     premature: tuple[str, str, dict[str, Any]]
-    """A step the opened case's state does not allow yet: (role, action, values)."""
+    """A step the case's state does not allow: (role, action, values)."""
+    browser_step: tuple[str, str, Values] | None = None
+    """The step the browser test takes through the case page's form, if not the first: the
+    first would meet the API test's record of the same school and day."""
+    before_premature: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    """Steps that lead to that state first (none: the state the case opens in)."""
 
 
 SCENARIOS: dict[str, Scenario] = {
     "attestation": Scenario(
         opener="school",
         opening=lambda c: {
-            "teacher_code": c.places.teacher,
+            "teacher_code": c.veteran(c.places.school),
             "target_category": "pedagogue_expert",
             "due_on": DUE,
         },
@@ -127,7 +184,7 @@ SCENARIOS: dict[str, Scenario] = {
         ],
         final="closed",
         outside=lambda c: {
-            "teacher_code": c.places.other_teacher,
+            "teacher_code": c.veteran(c.places.other_school),
             "target_category": "pedagogue_expert",
             "due_on": DUE,
         },
@@ -178,7 +235,7 @@ SCENARIOS: dict[str, Scenario] = {
     "development": Scenario(
         opener="school",
         opening=lambda c: {
-            "teacher_code": c.places.teacher,
+            "teacher_code": c.veteran(c.places.school),
             "course_code": c.course(),
             "starts_on": TODAY,
         },
@@ -190,7 +247,8 @@ SCENARIOS: dict[str, Scenario] = {
             "starts_on": TODAY,
         },
         stranger="other-school",
-        premature=("school", "complete", {"hours_credited": 10**6}),
+        premature=("school", "complete", {"hours_credited": 24}),
+        before_premature=[("school", "withdraw", {"reason": "Moved to another school"})],
     ),
     "contest": Scenario(
         opener="school",
@@ -231,7 +289,7 @@ SCENARIOS: dict[str, Scenario] = {
     "young_specialist": Scenario(
         opener="region",
         opening=lambda c: {
-            "teacher_code": c.young_specialist(c.places.region)[0],
+            "teacher_code": c.young_specialist(c.places.region),
             "programme": "school",
         },
         steps=[
@@ -241,11 +299,11 @@ SCENARIOS: dict[str, Scenario] = {
                 lambda c, case: {"mentor_code": c.veteran(case["school"], skip=case["teacher"])},
             ),
             ("region", "grant_support", {}),
-            ("school", "follow_up", {"year": 1, "still_employed": "false"}),
+            ("region", "follow_up", {"year": 1, "still_employed": "false"}),
         ],
         final="left",
         outside=lambda c: {
-            "teacher_code": c.young_specialist(c.places.other_region)[0],
+            "teacher_code": c.young_specialist(c.places.other_region),
             "programme": "local",
         },
         stranger="other-school",
@@ -289,7 +347,7 @@ SCENARIOS: dict[str, Scenario] = {
         steps=[
             ("region", "start_design", {}),
             ("region", "start_works", {}),
-            ("district", "report_spending", {"spent_tenge": 4_500_000_000}),
+            ("region", "report_spending", {"spent_tenge": 4_500_000_000}),
             ("region", "commission", {"actual_places": 1200}),
         ],
         final="commissioned",
@@ -334,7 +392,7 @@ SCENARIOS: dict[str, Scenario] = {
         opener="district",
         opening=lambda c: {
             "organization_code": c.places.school,
-            "inspector": "sanitary_epidemiological",
+            "inspector": next(_INSPECTORS),
             "due_on": DUE,
         },
         steps=[
@@ -389,6 +447,7 @@ SCENARIOS: dict[str, Scenario] = {
         },
         stranger="other-school",
         premature=("school", "publish_minutes", {"published_at": "Too early"}),
+        browser_step=("school", "cancel", {"reason": "Members on leave"}),
     ),
 }
 
@@ -450,14 +509,15 @@ def test_invalid_steps_are_refused_and_change_nothing(name: str, client_as, code
     scenario = SCENARIOS[name]
     opener = client_as(scenario.opener)
     code = _post(opener, f"/api/v1/workflows/{name}/cases", scenario.opening(codes)).json()["code"]
-    before = opener.get(f"/api/v1/cases/{code}").json()
-    later_role, later_action, later_values = scenario.premature
-    worker = client_as(later_role)
-    too_early = _post(worker, f"/api/v1/cases/{code}/steps/{later_action}", later_values)
-    assert too_early.status_code == 409, too_early.text
-    assert "can be taken only when" in too_early.json()["detail"]
+
+    def unchanged(before: dict[str, Any]) -> None:
+        after = opener.get(f"/api/v1/cases/{code}").json()
+        assert after["state"] == before["state"] and after["history"] == before["history"]
+        assert after["values"] == before["values"]
+
+    opened = opener.get(f"/api/v1/cases/{code}").json()
     first_role, first_action, first_values = scenario.steps[0]
-    first_values = values_for(first_values, codes, before)
+    first_values = values_for(first_values, codes, opened)
     wrong_role = next(r for r in ("teacher", "analyst", "auditor") if r != first_role)
     refused = _post(
         client_as(wrong_role), f"/api/v1/cases/{code}/steps/{first_action}", first_values
@@ -467,8 +527,18 @@ def test_invalid_steps_are_refused_and_change_nothing(name: str, client_as, code
         client_as(first_role), f"/api/v1/cases/{code}/steps/{first_action}", {"colour": "red"}
     )
     assert unknown.status_code == 400 and "colour" in unknown.json()["detail"]
-    after = opener.get(f"/api/v1/cases/{code}").json()
-    assert after["state"] == before["state"] and after["history"] == before["history"]
+    unchanged(opened)
+
+    for role, action, values in scenario.before_premature:
+        assert _post(client_as(role), f"/api/v1/cases/{code}/steps/{action}", values).is_success
+    before = opener.get(f"/api/v1/cases/{code}").json()
+    later_role, later_action, later_values = scenario.premature
+    too_early = _post(
+        client_as(later_role), f"/api/v1/cases/{code}/steps/{later_action}", later_values
+    )
+    assert too_early.status_code == 409, too_early.text
+    assert "can be taken only when" in too_early.json()["detail"]
+    unchanged(before)
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from sapa.domain import Base
 from sapa.domain.access import Role
@@ -25,7 +26,7 @@ from sapa.domain.geography import District, Region, Settlement
 from sapa.domain.organizations import Organization
 from sapa.domain.people import Teacher
 from sapa.errors import DataValidationError, Problem
-from sapa.workflows._engine import Outcome, Workflow
+from sapa.workflows._engine import Outcome, StepRefused, Workflow
 
 __all__ = [
     "Actor",
@@ -156,6 +157,28 @@ def _record(
     )
 
 
+def _refuse_a_second_open_case(
+    connection: Connection, workflow: Workflow, subject: str, place: dict[str, Any]
+) -> None:
+    column = {
+        "teacher": WorkflowCase.teacher_id,
+        "organization": WorkflowCase.organization_id,
+        "region": WorkflowCase.region_id,
+    }[workflow.subject]
+    open_already = connection.scalar(
+        select(WorkflowCase.code).where(
+            WorkflowCase.workflow == workflow.name,
+            WorkflowCase.closed_on.is_(None),
+            column == place[f"{workflow.subject}_id"],
+        )
+    )
+    if open_already is not None:
+        raise StepRefused(
+            f"{subject} already has an open {workflow.name} case, {open_already}: "
+            "take its steps, or close it first."
+        )
+
+
 def open_case(
     connection: Connection,
     workflow: Workflow,
@@ -174,6 +197,8 @@ def open_case(
     _check_codes(connection, workflow, step.action, given)
     subject = str(outcome.changes[f"{workflow.subject}_code"])
     place = _place(connection, workflow, subject, where)
+    if workflow.single_open:
+        _refuse_a_second_open_case(connection, workflow, subject, place)
     code = _next_code(connection, workflow, today.year)
     case_id = connection.execute(
         insert(WorkflowCase)
@@ -250,8 +275,21 @@ def _apply_effect(
     today: dt.date,
 ) -> None:
     effect = workflow.step(action).effect
-    if effect is not None:
+    if effect is None:
+        return
+    try:
         effect(connection, case, outcome.changes, today)
+    except IntegrityError as exc:
+        # A rule the effect did not check first: the records already hold what it would add.
+        raise StepRefused(
+            f"{case.code}: {workflow.step(action).label!r} would store a record that conflicts "
+            f"with one already kept ({_constraint(exc)}); nothing was changed."
+        ) from exc
+
+
+def _constraint(error: IntegrityError) -> str:
+    """The database's words for a violated constraint, on one line."""
+    return str(error.orig).splitlines()[0]
 
 
 def remember(connection: Connection, case: Case, values: Mapping[str, Any]) -> None:

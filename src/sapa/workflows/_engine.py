@@ -171,6 +171,8 @@ class Workflow:
     """The case's title from the opening step's values."""
     national: bool = False
     """Whether ministry and analyst accounts read the cases (they take steps in them)."""
+    single_open: bool = False
+    """At most one open case per subject (one attestation under way per teacher)."""
     derived: tuple[str, ...] = field(default=())
     """Names of values steps derive (shown on the case page beside the fields)."""
 

@@ -210,6 +210,7 @@ ATTESTATION = Workflow(
     prefix="ATT",
     subject="teacher",
     sensitivity="personal",
+    single_open=True,
     states={
         "applied": "applied",
         "test_failed": "test not passed",

@@ -270,6 +270,7 @@ YOUNG_SPECIALIST = Workflow(
     prefix="YS",
     subject="teacher",
     sensitivity="personal",
+    single_open=True,
     states={
         "registered": "registered",
         "placed": "placed in a post",
