@@ -101,7 +101,9 @@ def _section(workflow: Workflow) -> str:
         workflow.description,
         "",
         f"*Case numbers* `{workflow.prefix}-<year>-<number>` · *about* a {workflow.subject} · "
-        f"*data* {workflow.sensitivity}" + (" · *national*" if workflow.national else ""),
+        f"*data* {workflow.sensitivity}"
+        + (" · *national*" if workflow.national else "")
+        + (f" · *one open case per {workflow.subject}*" if workflow.single_open else ""),
         "",
         rules,
         "",
