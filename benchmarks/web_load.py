@@ -5,10 +5,11 @@ given on the command line. Three benchmark accounts are created on first use (a 
 a region account and a school account of that region; password :data:`PASSWORD`), then
 ``--users`` simulated users, dealt out over the three accounts in turn, each sign in once and
 cycle through their role's dashboard pages (the overview, a region, a district, a school, the
-area pages and the API's indicators) for ``--duration`` seconds or until ``--requests`` requests
-have been answered, each user waiting for one answer before asking the next and then, with
-``--think``, for a random pause (exponential, that mean in seconds; none by default, so every
-user is a person clicking through the dashboard without pause).
+area pages, the API's indicators, the workflows' overview and some workflows' case lists) for
+``--duration`` seconds or until ``--requests`` requests have been answered, each user waiting
+for one answer before asking the next and then, with ``--think``, for a random pause
+(exponential, that mean in seconds; none by default, so every user is a person clicking through
+the dashboard without pause).
 
 Prints a Markdown table of every page's requests, errors (any status but 200) and the latency
 percentiles of its answered (200) requests, and the throughput, with the machine, the command
@@ -47,16 +48,26 @@ from sapa.domain.access import UserAccount
 from sapa.domain.geography import District, Region, Settlement
 from sapa.domain.organizations import Organization, OrganizationKind
 from sapa.store import make_engine
+from sapa.synth import REFERENCE_DATE
 from sapa.web import add_user, create_app
 from sapa.web.labels import AREAS
 
+WORKFLOW_PAGES = {
+    "bench-ministry": ("instruction", "construction", "contest"),
+    "bench-region": ("attestation", "instruction", "incident", "parent_appeal"),
+    "bench-school": ("attestation", "development", "council_meeting"),
+}
+"""The workflow pages each account opens (the lists of cases with their filters)."""
 PASSWORD = "benchmark load password"
 ACCOUNTS = ("bench-ministry", "bench-region", "bench-school")
 
 
 def app_factory() -> FastAPI:
-    """The application each uvicorn worker builds (on ``SAPA_DATABASE_URL``, plain HTTP)."""
-    return create_app(make_engine(os.environ["SAPA_DATABASE_URL"]), secure_cookies=False)
+    """The application each uvicorn worker builds (on ``SAPA_DATABASE_URL``, plain HTTP), on
+    the synthetic nation's date."""
+    return create_app(
+        make_engine(os.environ["SAPA_DATABASE_URL"]), secure_cookies=False, as_of=REFERENCE_DATE
+    )
 
 
 def _cpu() -> str:
@@ -140,6 +151,8 @@ def _pages(account: str, places: Places) -> list[tuple[str, str]]:
     pages = home + [(f"/{level}/…", f"/{level}/{code}") for level, code in units]
     pages += [(f"{area_base.split('/')[1]} area pages", f"{area_base}/area/{a}") for a in areas]
     pages.append(("API indicators", f"/api/v1/runs/latest/indicators?{api}"))
+    pages.append(("workflows overview", "/workflows"))
+    pages += [("workflow pages", f"/workflows/{name}") for name in WORKFLOW_PAGES[account]]
     return pages
 
 

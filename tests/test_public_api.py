@@ -70,6 +70,7 @@ PUBLIC = {
         "Workflow",
         "act",
         "attestations_due",
+        "count_attestations_due",
         "development_gaps",
         "find_case",
         "history",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sapa.domain._base import Base, code_column, in_order, in_range, reference, str_enum
@@ -47,7 +47,21 @@ class WorkflowCase(Base):
 
     __tablename__ = "workflow_case"
     __natural_key__ = ("code",)
-    __table_args__ = (in_order("opened_on", "closed_on"),)
+    __table_args__ = (
+        in_order("opened_on", "closed_on"),
+        # The workflows pages' counts (by workflow and state, open or closed, overdue) read
+        # these indexes, not the cases: nationally, in one region, and the overdue ones.
+        Index("ix_workflow_case_workflow", "workflow", "state", "closed_on", "due_on"),
+        Index(
+            "ix_workflow_case_region_workflow",
+            "region_id",
+            "workflow",
+            "state",
+            "closed_on",
+            "due_on",
+        ),
+        Index("ix_workflow_case_open", "closed_on", "due_on", "region_id", "workflow"),
+    )
 
     code: Mapped[str] = code_column(30, "Case number, unique, e.g. ATT-2025-00042.")
     workflow: Mapped[WorkflowKind] = mapped_column(

@@ -42,6 +42,7 @@ from sapa.workflows import (
     Workflow,
     act,
     attestations_due,
+    count_attestations_due,
     development_gaps,
     find_case,
     history,
@@ -50,6 +51,12 @@ from sapa.workflows import (
 )
 
 __all__ = ["CASE_COLUMNS", "CaseAccess", "case_json"]
+
+
+def _id_of(entity: Any, code: str | None) -> Any:
+    """The id of the record with ``code``, as a scalar subquery."""
+    return select(entity.id).where(entity.code == code).scalar_subquery()
+
 
 CASE_COLUMNS = [
     "code",
@@ -99,17 +106,23 @@ class CaseAccess:
             )
 
     def _place_condition(self) -> ColumnElement[bool]:
-        """Which cases lie in the account's place (over the joined hierarchy columns)."""
+        """Which cases lie in the account's place, on the case's own columns (no join: the
+        counts of the workflows pages run over every case of the country)."""
         p = self.principal
         if p.national:
             return true()
         if p.role is Role.TEACHER:
-            return Teacher.code == p.teacher
+            return WorkflowCase.teacher_id == _id_of(Teacher, p.teacher)
         if p.school:
-            return Organization.code == p.school
+            return WorkflowCase.organization_id == _id_of(Organization, p.school)
         if p.district:
-            return District.code == p.district
-        return Region.code == p.region
+            return WorkflowCase.organization_id.in_(
+                select(Organization.id)
+                .join(Settlement, Organization.settlement_id == Settlement.id)
+                .join(District, Settlement.district_id == District.id)
+                .where(District.code == p.district)
+            )
+        return WorkflowCase.region_id == _id_of(Region, p.region)
 
     def _in_place(self, found: Case) -> bool:
         p = self.principal
@@ -123,16 +136,9 @@ class CaseAccess:
             return found.district == p.district
         return found.region == p.region
 
-    def _base(self) -> Any:
-        return (
-            select(WorkflowCase)
-            .join(Region, WorkflowCase.region_id == Region.id)
-            .outerjoin(Organization, WorkflowCase.organization_id == Organization.id)
-            .outerjoin(Settlement, Organization.settlement_id == Settlement.id)
-            .outerjoin(District, Settlement.district_id == District.id)
-            .outerjoin(Teacher, WorkflowCase.teacher_id == Teacher.id)
-            .where(self._place_condition())
-        )
+    def _base(self, *columns: Any) -> Any:
+        """``columns`` of the cases in the account's place."""
+        return select(*columns).select_from(WorkflowCase).where(self._place_condition())
 
     def _overdue(self) -> ColumnElement[bool]:
         return and_(
@@ -146,16 +152,12 @@ class CaseAccess:
         """Per workflow: cases open, overdue and closed in the account's place (counts are
         shown to every account, whatever the sensitivity)."""
         overdue = func.sum(sql_case((self._overdue(), 1), else_=0))
-        statement = (
-            self._base()
-            .with_only_columns(
-                WorkflowCase.workflow,
-                func.sum(sql_case((WorkflowCase.closed_on.is_(None), 1), else_=0)),
-                overdue,
-                func.sum(sql_case((WorkflowCase.closed_on.is_not(None), 1), else_=0)),
-            )
-            .group_by(WorkflowCase.workflow)
-        )
+        statement = self._base(
+            WorkflowCase.workflow,
+            func.sum(sql_case((WorkflowCase.closed_on.is_(None), 1), else_=0)),
+            overdue,
+            func.sum(sql_case((WorkflowCase.closed_on.is_not(None), 1), else_=0)),
+        ).group_by(WorkflowCase.workflow)
         counts = {str(row[0]): row[1:] for row in self.connection.execute(statement)}
         rows = []
         for name, workflow in WORKFLOWS.items():
@@ -177,8 +179,8 @@ class CaseAccess:
         """Overdue cases per region (rows) and workflow (columns), in the account's place: where
         follow-through lags, seen from the ministry and from the region alike."""
         statement = (
-            self._base()
-            .with_only_columns(Region.code, WorkflowCase.workflow, func.count())
+            self._base(Region.code, WorkflowCase.workflow, func.count())
+            .join(Region, WorkflowCase.region_id == Region.id)
             .where(self._overdue())
             .group_by(Region.code, WorkflowCase.workflow)
         )
@@ -195,8 +197,7 @@ class CaseAccess:
         """Cases of a workflow in each state, in the account's place (counts)."""
         workflow = self.workflow(name)
         statement = (
-            self._base()
-            .with_only_columns(WorkflowCase.state, func.count())
+            self._base(WorkflowCase.state, func.count())
             .where(WorkflowCase.workflow == name)
             .group_by(WorkflowCase.state)
         )
@@ -216,34 +217,59 @@ class CaseAccess:
         deadline), and how many there are in all."""
         workflow = self.workflow(name)
         self._require_readable(workflow)
-        statement = self._base().where(WorkflowCase.workflow == name)
+        chosen = self._base().where(WorkflowCase.workflow == name)
         if state:
-            statement = statement.where(WorkflowCase.state == state)
+            chosen = chosen.where(WorkflowCase.state == state)
         if overdue is not None:
-            statement = statement.where(self._overdue() if overdue else ~self._overdue())
-        total = self.connection.scalar(statement.with_only_columns(func.count()).order_by(None))
-        statement = statement.with_only_columns(
-            WorkflowCase.code,
-            WorkflowCase.workflow,
-            WorkflowCase.state,
-            WorkflowCase.title,
-            Region.code,
-            District.code,
-            Organization.code,
-            Teacher.code,
-            WorkflowCase.opened_on,
-            WorkflowCase.due_on,
-            WorkflowCase.closed_on,
-            sql_case((self._overdue(), True), else_=False),
-        ).order_by(
-            WorkflowCase.closed_on.is_not(None),
-            sql_case((self._overdue(), 0), else_=1),
-            WorkflowCase.due_on.asc().nulls_last(),
-            WorkflowCase.code,
+            chosen = chosen.where(self._overdue() if overdue else ~self._overdue())
+        total = self.connection.scalar(chosen.with_only_columns(func.count()))
+        # The page's cases first, ordered on the case's own columns; their places after.
+        page = (
+            chosen.with_only_columns(
+                WorkflowCase.id.label("id"),
+                WorkflowCase.closed_on.is_not(None).label("is_closed"),
+                sql_case((self._overdue(), 0), else_=1).label("in_time"),
+            )
+            .order_by(
+                WorkflowCase.closed_on.is_not(None),
+                sql_case((self._overdue(), 0), else_=1),
+                WorkflowCase.due_on.asc().nulls_last(),
+                WorkflowCase.code,
+            )
+            .offset(max(0, offset))
         )
-        statement = statement.offset(max(0, offset))
         if limit is not None:
-            statement = statement.limit(limit)
+            page = page.limit(limit)
+        ids = page.subquery("page")
+        statement = (
+            select(
+                WorkflowCase.code,
+                WorkflowCase.workflow,
+                WorkflowCase.state,
+                WorkflowCase.title,
+                Region.code,
+                District.code,
+                Organization.code,
+                Teacher.code,
+                WorkflowCase.opened_on,
+                WorkflowCase.due_on,
+                WorkflowCase.closed_on,
+                ids.c.in_time == 0,
+            )
+            .select_from(ids)
+            .join(WorkflowCase, WorkflowCase.id == ids.c.id)
+            .join(Region, WorkflowCase.region_id == Region.id)
+            .outerjoin(Organization, WorkflowCase.organization_id == Organization.id)
+            .outerjoin(Settlement, Organization.settlement_id == Settlement.id)
+            .outerjoin(District, Settlement.district_id == District.id)
+            .outerjoin(Teacher, WorkflowCase.teacher_id == Teacher.id)
+            .order_by(
+                ids.c.is_closed,
+                ids.c.in_time,
+                WorkflowCase.due_on.asc().nulls_last(),
+                WorkflowCase.code,
+            )
+        )
         frame = pd.DataFrame(
             [tuple(row) for row in self.connection.execute(statement)], columns=CASE_COLUMNS
         )
@@ -266,33 +292,36 @@ class CaseAccess:
     def history(self, found: Case) -> list[dict[str, Any]]:
         return history(self.connection, found)
 
-    def _due(self, within_days: int) -> pd.DataFrame:
+    def _codes(self) -> dict[str, str | None]:
+        """The account's place as the codes the workflows' lists filter on."""
         p = self.principal
-        return attestations_due(
-            self.connection,
-            self.today,
-            within_days=within_days,
-            region=p.region,
-            district=p.district,
-            school=p.school,
-            teacher=p.teacher,
-        )
+        return {"region": p.region, "district": p.district, "school": p.school}
 
     def attestations_due(self, within_days: int) -> pd.DataFrame:
         """Attestations coming due in the account's place (they name teachers: national
         accounts see only the count)."""
         if self.principal.role not in PERSONAL_READERS | {Role.TEACHER}:
             raise AccessDeniedError("Attestations due name teachers: national accounts see counts.")
-        frame = self._due(within_days)
+        frame = attestations_due(
+            self.connection,
+            self.today,
+            within_days=within_days,
+            teacher=self.principal.teacher,
+            **self._codes(),
+        )
         self.access.record("read", "attestation", f"due within {within_days} days", len(frame))
         return frame
 
     def development_gaps(self) -> pd.DataFrame:
         """Schools of the account's place by their share of teachers without a course in three
         years (counts per school: every account may read them)."""
-        p = self.principal
+        codes = self._codes()
         return development_gaps(
-            self.connection, self.today, region=p.region, district=p.district, school=p.school
+            self.connection,
+            self.today,
+            region=codes["region"],
+            district=codes["district"],
+            school=codes["school"],
         )
 
     def vacancies_for(self, found: Case) -> pd.DataFrame:
@@ -302,7 +331,13 @@ class CaseAccess:
 
     def attestations_due_count(self, within_days: int) -> int:
         """How many attestations fall due in the account's place (a count every account sees)."""
-        return len(self._due(within_days))
+        return count_attestations_due(
+            self.connection,
+            self.today,
+            within_days=within_days,
+            teacher=self.principal.teacher,
+            **self._codes(),
+        )
 
     # ------------------------------------------------------------------ working
     def _actor(self) -> Actor:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sapa.workflows._cases import Actor, Case, Effect, act, find_case, history, open_case
 from sapa.workflows._engine import Field, Outcome, Step, StepRefused, Workflow
-from sapa.workflows.attestation import ATTESTATION, attestations_due
+from sapa.workflows.attestation import ATTESTATION, attestations_due, count_attestations_due
 from sapa.workflows.construction import CONSTRUCTION
 from sapa.workflows.contest import CONTEST
 from sapa.workflows.council_meeting import COUNCIL_MEETING
@@ -39,6 +39,7 @@ __all__ = [
     "Workflow",
     "act",
     "attestations_due",
+    "count_attestations_due",
     "development_gaps",
     "find_case",
     "history",

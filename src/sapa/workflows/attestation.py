@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
 from sapa.domain.access import Role
 from sapa.domain.casework import WorkflowCase
@@ -43,7 +43,13 @@ from sapa.workflows._cases import Case, remember
 from sapa.workflows._common import DEPARTMENTS, LOCAL, teacher_field
 from sapa.workflows._engine import Field, Step, Workflow
 
-__all__ = ["ATTESTATION", "PASS_THRESHOLD", "SUPPLEMENT", "attestations_due"]
+__all__ = [
+    "ATTESTATION",
+    "PASS_THRESHOLD",
+    "SUPPLEMENT",
+    "attestations_due",
+    "count_attestations_due",
+]
 
 CATEGORIES = tuple(category.value for category in QualificationCategory)
 PASS_THRESHOLD = dict(zip(CATEGORIES, (50.0, 60.0, 70.0, 80.0, 90.0), strict=True))
@@ -302,6 +308,54 @@ ATTESTATION = Workflow(
 )
 
 
+def _due(
+    today: dt.date,
+    within_days: int,
+    places: dict[str, str | None],
+    *columns: Any,
+    joined: bool = False,
+) -> Any:
+    """``columns`` of the attestations not yet held that fall due within ``within_days`` (or
+    are past due), in the place given by region, district, school or teacher codes. The
+    teacher's school and its place are joined when a place is given or ``joined`` asks."""
+    statement = (
+        select(*columns)
+        .select_from(Attestation)
+        .where(
+            Attestation.held_on.is_(None),
+            Attestation.due_on <= today + dt.timedelta(days=within_days),
+        )
+    )
+    chosen = {level: code for level, code in places.items() if code is not None}
+    if chosen or joined:
+        statement = (
+            statement.join(Teacher, Attestation.teacher_id == Teacher.id)
+            .join(Organization, Teacher.organization_id == Organization.id)
+            .join(Settlement, Organization.settlement_id == Settlement.id)
+            .join(District, Settlement.district_id == District.id)
+            .join(Region, District.region_id == Region.id)
+        )
+    codes = {"region": Region.code, "district": District.code, "school": Organization.code}
+    for level, code in chosen.items():
+        statement = statement.where((codes.get(level) or Teacher.code) == code)
+    return statement
+
+
+def count_attestations_due(
+    connection: Connection,
+    today: dt.date,
+    *,
+    within_days: int = 90,
+    region: str | None = None,
+    district: str | None = None,
+    school: str | None = None,
+    teacher: str | None = None,
+) -> int:
+    """How many attestations :func:`attestations_due` would list (without reading them)."""
+    places = {"region": region, "district": district, "school": school, "teacher": teacher}
+    return int(connection.scalar(_due(today, within_days, places, func.count())) or 0)
+
+
 def attestations_due(
     connection: Connection,
     today: dt.date,
@@ -324,36 +378,20 @@ def attestations_due(
         .limit(1)
         .scalar_subquery()
     )
-    statement = (
-        select(
-            Teacher.code,
-            Organization.code,
-            District.code,
-            Region.code,
-            Attestation.due_on,
-            Attestation.target_category,
-            Attestation.period_years,
-            open_case,
-        )
-        .join(Teacher, Attestation.teacher_id == Teacher.id)
-        .join(Organization, Teacher.organization_id == Organization.id)
-        .join(Settlement, Organization.settlement_id == Settlement.id)
-        .join(District, Settlement.district_id == District.id)
-        .join(Region, District.region_id == Region.id)
-        .where(
-            Attestation.held_on.is_(None),
-            Attestation.due_on <= today + dt.timedelta(days=within_days),
-        )
-        .order_by(Attestation.due_on, Teacher.code)
+    columns = (
+        Teacher.code,
+        Organization.code,
+        District.code,
+        Region.code,
+        Attestation.due_on,
+        Attestation.target_category,
+        Attestation.period_years,
+        open_case,
     )
-    for column, code in (
-        (Region.code, region),
-        (District.code, district),
-        (Organization.code, school),
-        (Teacher.code, teacher),
-    ):
-        if code is not None:
-            statement = statement.where(column == code)
+    places = {"region": region, "district": district, "school": school, "teacher": teacher}
+    statement = _due(today, within_days, places, *columns, joined=True).order_by(
+        Attestation.due_on, Teacher.code
+    )
     frame = pd.DataFrame(
         [tuple(row) for row in connection.execute(statement)],
         columns=[

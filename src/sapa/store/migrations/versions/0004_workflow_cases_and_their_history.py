@@ -120,6 +120,19 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_workflow_case_teacher_id"), ["teacher_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_workflow_case_workflow",
+            ["workflow", "state", "closed_on", "due_on"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_workflow_case_region_workflow",
+            ["region_id", "workflow", "state", "closed_on", "due_on"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_workflow_case_open", ["closed_on", "due_on", "region_id", "workflow"], unique=False
+        )
 
     op.create_table(
         "workflow_event",
@@ -187,6 +200,9 @@ def downgrade() -> None:
 
     op.drop_table("workflow_event")
     with op.batch_alter_table("workflow_case", schema=None) as batch_op:
+        batch_op.drop_index("ix_workflow_case_open")
+        batch_op.drop_index("ix_workflow_case_region_workflow")
+        batch_op.drop_index("ix_workflow_case_workflow")
         batch_op.drop_index(batch_op.f("ix_workflow_case_teacher_id"))
         batch_op.drop_index(batch_op.f("ix_workflow_case_region_id"))
         batch_op.drop_index(batch_op.f("ix_workflow_case_organization_id"))
